@@ -98,13 +98,14 @@ CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 $(B)/tests/%: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(STATIC) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -Ilib -Itests/support $(CMOCKA_CFLAGS) $(CFLAGS) -o $@ \
-	    $< $(TEST_SUPPORT) $(STATIC) $(CMOCKA_LIBS) $(LDFLAGS_ALL)
+	    $< $(TEST_SUPPORT) $(STATIC) $(CMOCKA_LIBS) -pthread $(LDFLAGS_ALL)
 
 tests: $(TEST_BINS) examples
 
 # Runs every suite of this build variant; prints one summary line.
 run-tests: tests
 	@sh tests/run.sh $(B)
+	@sh tests/check_inspect.sh $(B)
 
 check: check-deps
 	$(MAKE) --no-print-directory B=build/check WERROR=1 run-tests

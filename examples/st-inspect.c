@@ -1,0 +1,574 @@
+/*
+ * st-inspect - list, check or dump the header of safetensors files.
+ *
+ *   st-inspect [OPTIONS] FILE            table of tensors, metadata, summary
+ *   st-inspect [OPTIONS] --check FILE... validate only
+ *   st-inspect [OPTIONS] --json FILE     one JSON object on stdout
+ *
+ * Exit status: 0 valid, 1 a file is invalid or unreadable (or stdout failed),
+ * 2 usage error. Uses the public API only.
+ */
+#include <safetensors.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG "st-inspect"
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PRINTF_LIKE(a, b)
+#endif
+
+enum { MODE_TABLE = 0, MODE_CHECK = 1, MODE_JSON = 2 };
+
+/* Table layout limits, in terminal columns. */
+#define NAME_COLS_MAX 48  /* longer names get a line of their own */
+#define SHAPE_COLS_MAX 28 /* longer shapes push the rest of the row right */
+#define META_VALUE_COLS_MAX 200
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: " PROG " [OPTIONS] FILE\n"
+            "       " PROG " [OPTIONS] --check FILE...\n"
+            "       " PROG " [OPTIONS] --json FILE\n"
+            "\n"
+            "Lists the tensors and metadata of a safetensors file after validating\n"
+            "it fully (libsafetensors %s).\n"
+            "\n"
+            "  --check               validate only; exit 0 if every FILE is valid\n"
+            "  --json                print the header as one JSON object\n"
+            "  --allow-trailing      accept bytes after the last tensor (reported)\n"
+            "  --allow-nul-padding   accept NUL bytes after the header's JSON (reported)\n"
+            "  --max-header N        header size cap in bytes (0 = default %u,\n"
+            "                        at most %u)\n"
+            "  --help, --version\n"
+            "\n"
+            "In the table, names and metadata are shown with control characters\n"
+            "escaped (\\n, \\t, \\xNN, \\uNNNN) and backslashes doubled; --json gives\n"
+            "them exactly. Errors are printed as 'FILE: error: MESSAGE [STATUS]'.\n"
+            "Exit status: 0 valid, 1 invalid file or I/O error, 2 usage error.\n",
+            st_version_string(), (unsigned)ST_DEFAULT_MAX_HEADER_SIZE,
+            (unsigned)ST_MAX_HEADER_SIZE_LIMIT);
+}
+
+static int usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    usage(stderr);
+    return 2;
+}
+
+/* Strict decimal: digits only, no sign, no overflow, at most limit. */
+static int parse_u64(const char *s, uint64_t limit, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s) return 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s < '0' || *s > '9') return 0;
+        d = (unsigned)(*s - '0');
+        if (v > (limit - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* Set once a write to stdout failed (with the errno seen then); the program
+ * then stops printing. */
+static int g_out_failed;
+static int g_out_errno;
+
+static int out_ok(void)
+{
+    if (!g_out_failed && ferror(stdout)) {
+        g_out_failed = 1;
+        g_out_errno = errno;
+    }
+    return !g_out_failed;
+}
+
+/* Flushes stdout; returns 0 on success, else reports the error (a reader that
+ * went away, EPIPE, is not worth a message) and returns 1. */
+static int out_finish(void)
+{
+    int e;
+    out_ok();
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    e = errno ? errno : g_out_errno;
+    if (g_out_failed && g_out_errno == EPIPE) e = EPIPE;
+    if (e != EPIPE)
+        fprintf(stderr, PROG ": error writing to stdout: %s\n", e ? strerror(e) : "write failed");
+    return 1;
+}
+
+/* ---------------------------------------------------------------- text for terminals */
+
+/* A growable byte string. Allocation failure is sticky and checked once. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int nomem;
+} sbuf;
+
+static void sb_putn(sbuf *b, const char *s, size_t n)
+{
+    if (b->nomem) return;
+    if (n + 1 > b->cap - b->len || !b->p) {
+        size_t cap = b->cap ? b->cap : 64;
+        char *np;
+        while (cap - b->len < n + 1) {
+            if (cap > (size_t)-1 / 2) { b->nomem = 1; return; }
+            cap *= 2;
+        }
+        np = (char *)realloc(b->p, cap);
+        if (!np) { b->nomem = 1; return; }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+
+static void sb_printf(sbuf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    int n;
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) { b->nomem = 1; return; }
+    sb_putn(b, tmp, (size_t)n);
+}
+
+static void sb_reset(sbuf *b)
+{
+    b->len = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
+/* Length of the UTF-8 sequence starting with lead byte c (1 for anything odd:
+ * the library hands out valid UTF-8, this only keeps us in bounds). */
+static size_t utf8_len(unsigned char c)
+{
+    if (c >= 0xF0 && c <= 0xF4) return 4;
+    if (c >= 0xE0) return c <= 0xEF ? 3 : 1;
+    if (c >= 0xC2) return 2;
+    return 1;
+}
+
+/* Appends s[0..n) made safe for a terminal: C0/C1 controls, DEL and the bidi
+ * override characters escaped, backslash doubled. Stops before max_cols columns
+ * would be exceeded (0 = no limit); returns the columns used and sets *cut when
+ * something was left out. One code point counts as one column. */
+static size_t sb_put_text_x(sbuf *b, const char *s, uint64_t n, size_t max_cols, int *cut,
+                            int keep_backslash)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t i = 0;
+    size_t cols = 0;
+    if (cut) *cut = 0;
+    while (i < n) {
+        char esc[16];
+        const char *unit = esc;
+        size_t ulen, ucols;
+        size_t seq = utf8_len(u[i]);
+        unsigned long cp = u[i];
+        if (seq > n - i) seq = 1;
+        if (seq == 2) cp = ((u[i] & 0x1Ful) << 6) | (u[i + 1] & 0x3Ful);
+        else if (seq == 3)
+            cp = ((u[i] & 0x0Ful) << 12) | ((u[i + 1] & 0x3Ful) << 6) | (u[i + 2] & 0x3Ful);
+        if (cp == '\\' && !keep_backslash) strcpy(esc, "\\\\");
+        else if (cp == '\n') strcpy(esc, "\\n");
+        else if (cp == '\t') strcpy(esc, "\\t");
+        else if (cp == '\r') strcpy(esc, "\\r");
+        else if (seq == 1 && (cp < 0x20 || cp >= 0x7F))
+            sprintf(esc, "\\x%02X", (unsigned)cp);
+        else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+                 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F)
+            sprintf(esc, "\\u%04lX", cp);
+        else
+            unit = s + i;
+        ulen = unit == esc ? strlen(esc) : seq;
+        ucols = unit == esc ? ulen : 1;
+        if (max_cols && cols + ucols > max_cols) {
+            if (cut) *cut = 1;
+            break;
+        }
+        sb_putn(b, unit, ulen);
+        cols += ucols;
+        i += seq;
+    }
+    return cols;
+}
+
+static size_t sb_put_text(sbuf *b, const char *s, uint64_t n, size_t max_cols, int *cut)
+{
+    return sb_put_text_x(b, s, n, max_cols, cut, 0);
+}
+
+static void put_spaces(size_t n)
+{
+    while (n--) putchar(' ');
+}
+
+/* Reports a file that failed to open or validate. The library already quotes
+ * names in messages; control characters are escaped again here in case. */
+static void report_error(const char *path, const st_error *err)
+{
+    sbuf b = {NULL, 0, 0, 0};
+    size_t n = strnlen(err->message, sizeof err->message);
+    sb_put_text_x(&b, err->message, n, 0, NULL, 1);
+    if (err->flags & ST_ERROR_HAS_OFFSET)
+        fprintf(stderr, "%s: error: %s [%s at offset %llu]\n", path,
+                b.p && !b.nomem ? b.p : err->message, st_status_name(err->code),
+                (unsigned long long)err->offset);
+    else
+        fprintf(stderr, "%s: error: %s [%s]\n", path, b.p && !b.nomem ? b.p : err->message,
+                st_status_name(err->code));
+    free(b.p);
+}
+
+static void sb_shape(sbuf *b, const st_tensor *t)
+{
+    uint32_t d;
+    sb_puts(b, "[");
+    for (d = 0; d < t->rank; d++)
+        sb_printf(b, d ? ", %llu" : "%llu", (unsigned long long)t->shape[d]);
+    sb_puts(b, "]");
+}
+
+static void sb_offsets(sbuf *b, const st_tensor *t)
+{
+    sb_printf(b, "[%llu, %llu)", (unsigned long long)t->begin, (unsigned long long)t->end);
+}
+
+static size_t udigits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) { v /= 10; n++; }
+    return n;
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* ---------------------------------------------------------------- table mode */
+
+static int print_table(const char *path, const st_file *f)
+{
+    uint64_t n = st_tensor_count(f), i, nmeta;
+    size_t w_idx = udigits(n ? n - 1 : 0), w_name = 4, w_dtype = 5, w_shape = 5,
+           w_off = 12, w_bytes = 5;
+    sbuf b = {NULL, 0, 0, 0};
+    uint32_t len;
+    int rc = 0;
+    st_metadata_state ms;
+
+    if (w_idx < 1) w_idx = 1;
+    /* Pass 1: column widths. */
+    for (i = 0; i < n; i++) {
+        const st_tensor *t = st_tensor_at(f, i);
+        size_t c;
+        const char *dn;
+        if (!t) continue;
+        sb_reset(&b);
+        c = sb_put_text(&b, t->name, t->name_len, 0, NULL);
+        if (t->name_len == 0) c = 2; /* shown as "" */
+        if (c > w_name) w_name = c < NAME_COLS_MAX ? c : NAME_COLS_MAX;
+        dn = st_dtype_name(t->dtype);
+        if (dn && strlen(dn) > w_dtype) w_dtype = strlen(dn);
+        sb_reset(&b);
+        sb_shape(&b, t);
+        if (b.len > w_shape) w_shape = b.len < SHAPE_COLS_MAX ? b.len : SHAPE_COLS_MAX;
+        sb_reset(&b);
+        sb_offsets(&b, t);
+        if (b.len > w_off) w_off = b.len;
+        if (udigits(t->nbytes) > w_bytes) w_bytes = udigits(t->nbytes);
+    }
+    if (b.nomem) goto nomem;
+
+    sb_reset(&b);
+    sb_put_text(&b, path, strlen(path), 0, NULL);
+    printf("file: %s (%llu bytes)\n", b.p ? b.p : "", (unsigned long long)st_file_size(f));
+    printf("%*s  %-*s  %-*s  %-*s  %-*s  %*s\n", (int)w_idx, "#", (int)w_name, "name",
+           (int)w_dtype, "dtype", (int)w_shape, "shape", (int)w_off, "data_offsets",
+           (int)w_bytes, "bytes");
+
+    /* Pass 2: rows. */
+    for (i = 0; i < n && out_ok(); i++) {
+        const st_tensor *t = st_tensor_at(f, i);
+        const char *dn;
+        size_t c;
+        if (!t) continue;
+        dn = st_dtype_name(t->dtype);
+        printf("%*llu  ", (int)w_idx, (unsigned long long)t->index);
+        sb_reset(&b);
+        if (t->name_len == 0) {
+            sb_puts(&b, "\"\"");
+            c = 2;
+        } else {
+            c = sb_put_text(&b, t->name, t->name_len, 0, NULL);
+        }
+        if (b.nomem) goto nomem;
+        fputs(b.p, stdout);
+        if (c > w_name) {
+            /* Long name: alone on its line, the row continues below it. */
+            putchar('\n');
+            put_spaces(w_idx + 2 + w_name);
+        } else {
+            put_spaces(w_name - c);
+        }
+        printf("  %-*s  ", (int)w_dtype, dn ? dn : "?");
+        sb_reset(&b);
+        sb_shape(&b, t);
+        if (b.nomem) goto nomem;
+        printf("%-*s  ", (int)w_shape, b.p);
+        sb_reset(&b);
+        sb_offsets(&b, t);
+        printf("%-*s  %*llu\n", (int)w_off, b.p ? b.p : "", (int)w_bytes,
+               (unsigned long long)t->nbytes);
+    }
+    if (!out_ok()) goto done;
+
+    /* Metadata. */
+    ms = st_metadata_state_of(f);
+    nmeta = st_metadata_count(f);
+    if (ms == ST_METADATA_ABSENT) {
+        printf("metadata: none\n");
+    } else if (ms == ST_METADATA_NULL) {
+        printf("metadata: none (null in the file)\n");
+    } else if (nmeta == 0) {
+        printf("metadata: {} (empty)\n");
+    } else {
+        printf("metadata (%llu %s):\n", (unsigned long long)nmeta,
+               plural(nmeta, "entry", "entries"));
+        for (i = 0; i < nmeta && out_ok(); i++) {
+            const st_metadata_entry *m = st_metadata_at(f, i);
+            int cut;
+            if (!m) continue;
+            sb_reset(&b);
+            sb_puts(&b, "  ");
+            if (m->key_len == 0) sb_puts(&b, "\"\"");
+            sb_put_text(&b, m->key, m->key_len, 0, NULL);
+            sb_puts(&b, ": ");
+            if (m->value_len == 0) sb_puts(&b, "\"\"");
+            sb_put_text(&b, m->value, m->value_len, META_VALUE_COLS_MAX, &cut);
+            if (cut)
+                sb_printf(&b, "... (%llu bytes, see --json)",
+                          (unsigned long long)m->value_len);
+            if (b.nomem) goto nomem;
+            printf("%s\n", b.p);
+        }
+    }
+
+    /* Summary. */
+    printf("summary: %llu %s, header %llu bytes, data %llu bytes (from byte %llu)",
+           (unsigned long long)n, plural(n, "tensor", "tensors"),
+           (unsigned long long)st_file_header_size(f),
+           (unsigned long long)st_file_data_size(f),
+           (unsigned long long)st_file_data_offset(f));
+    len = st_file_leniency_used(f);
+    if (len) {
+        const char *sep = "";
+        printf(", leniency used:");
+        if (len & ST_LENIENT_TRAILING_BYTES) {
+            printf(" trailing bytes (%llu %s after the last tensor)",
+                   (unsigned long long)st_file_trailing_bytes(f),
+                   plural(st_file_trailing_bytes(f), "byte", "bytes"));
+            sep = ",";
+        }
+        if (len & ST_LENIENT_NUL_PADDING) printf("%s NUL padding in the header", sep);
+    }
+    printf("\n");
+    goto done;
+
+nomem:
+    fprintf(stderr, PROG ": out of memory\n");
+    rc = 1;
+done:
+    free(b.p);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- JSON mode */
+
+/* Writes s[0..n) as a JSON string. Input is UTF-8 (checked by the library):
+ * bytes >= 0x80 pass through; '"', '\\' and every control character (NUL
+ * included) and DEL are escaped as \uXXXX or their short forms. */
+static void json_string(const char *s, uint64_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t i, run = 0;
+    putchar('"');
+    for (i = 0; i < n; i++) {
+        unsigned char c = u[i];
+        const char *esc = NULL;
+        char tmp[8];
+        if (c == '"') esc = "\\\"";
+        else if (c == '\\') esc = "\\\\";
+        else if (c == '\n') esc = "\\n";
+        else if (c == '\t') esc = "\\t";
+        else if (c == '\r') esc = "\\r";
+        else if (c < 0x20 || c == 0x7F) {
+            sprintf(tmp, "\\u%04x", (unsigned)c);
+            esc = tmp;
+        }
+        if (esc) {
+            if (i > run) fwrite(s + run, 1, (size_t)(i - run), stdout);
+            fputs(esc, stdout);
+            run = i + 1;
+        }
+    }
+    if (n > run) fwrite(s + run, 1, (size_t)(n - run), stdout);
+    putchar('"');
+}
+
+static int print_json(const st_file *f)
+{
+    uint64_t n = st_tensor_count(f), i;
+    st_metadata_state ms = st_metadata_state_of(f);
+
+    printf("{\"header_size\": %llu, \"data_size\": %llu, \"metadata\": ",
+           (unsigned long long)st_file_header_size(f),
+           (unsigned long long)st_file_data_size(f));
+    if (ms != ST_METADATA_OBJECT) {
+        printf("null");
+    } else {
+        uint64_t k, nm = st_metadata_count(f);
+        putchar('{');
+        for (k = 0; k < nm && out_ok(); k++) {
+            const st_metadata_entry *m = st_metadata_at(f, k);
+            if (!m) continue;
+            if (k) fputs(", ", stdout);
+            json_string(m->key, m->key_len);
+            fputs(": ", stdout);
+            json_string(m->value, m->value_len);
+        }
+        putchar('}');
+    }
+    printf(", \"tensors\": [");
+    for (i = 0; i < n && out_ok(); i++) {
+        const st_tensor *t = st_tensor_at(f, i);
+        const char *dn;
+        uint32_t d;
+        if (!t) continue;
+        dn = st_dtype_name(t->dtype);
+        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", stdout);
+        json_string(t->name, t->name_len);
+        printf(", \"dtype\": \"%s\", \"shape\": [", dn ? dn : "?");
+        for (d = 0; d < t->rank; d++)
+            printf(d ? ", %llu" : "%llu", (unsigned long long)t->shape[d]);
+        printf("], \"data_offsets\": [%llu, %llu]}", (unsigned long long)t->begin,
+               (unsigned long long)t->end);
+    }
+    printf(n ? "\n]}\n" : "]}\n");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    st_open_options opts = ST_OPEN_OPTIONS_INIT;
+    int mode = MODE_TABLE, nfiles = 0, i, rc = 0, end_of_opts = 0;
+    int saw_check = 0, saw_json = 0;
+    /* File names are collected in place at the front of argv (a slot is only
+     * rewritten after it has been read). */
+    char **files = argv + 1;
+
+    /* Options may come before or after the files; "--" ends them. */
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (end_of_opts || a[0] != '-' || a[1] == '\0') {
+            files[nfiles++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            end_of_opts = 1;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return out_finish() ? 1 : 0;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf(PROG " (libsafetensors) %s\n", st_version_string());
+            return out_finish() ? 1 : 0;
+        } else if (strcmp(a, "--check") == 0) {
+            saw_check = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            saw_json = 1;
+        } else if (strcmp(a, "--allow-trailing") == 0) {
+            opts.flags |= ST_LENIENT_TRAILING_BYTES;
+        } else if (strcmp(a, "--allow-nul-padding") == 0) {
+            opts.flags |= ST_LENIENT_NUL_PADDING;
+        } else if (strcmp(a, "--max-header") == 0 || strncmp(a, "--max-header=", 13) == 0) {
+            const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return usage_error("--max-header needs a value");
+            if (!parse_u64(v, ST_MAX_HEADER_SIZE_LIMIT, &opts.max_header_size))
+                return usage_error("--max-header: '%s' is not a number from 0 to %u", v,
+                                   (unsigned)ST_MAX_HEADER_SIZE_LIMIT);
+        } else {
+            return usage_error("unknown option '%s'", a);
+        }
+    }
+    if (saw_check && saw_json) return usage_error("--check and --json exclude each other");
+    if (saw_check) mode = MODE_CHECK;
+    if (saw_json) mode = MODE_JSON;
+    if (nfiles == 0) return usage_error("no file given");
+    if (mode != MODE_CHECK && nfiles > 1)
+        return usage_error("%s takes one file (use --check for several)",
+                           mode == MODE_JSON ? "--json" : "the table view");
+
+    for (i = 0; i < nfiles; i++) {
+        const char *a = files[i];
+        st_file *f = NULL;
+        st_error err;
+        if (st_open_path(&f, a, &opts, &err) != ST_OK) {
+            report_error(a, &err);
+            rc = 1;
+            continue;
+        }
+        if (mode == MODE_CHECK) {
+            uint32_t len = st_file_leniency_used(f);
+            if (out_ok()) {
+                printf("%s: ok (%llu %s)", a, (unsigned long long)st_tensor_count(f),
+                       plural(st_tensor_count(f), "tensor", "tensors"));
+                if (len & ST_LENIENT_TRAILING_BYTES)
+                    printf(", leniency used: %llu trailing %s",
+                           (unsigned long long)st_file_trailing_bytes(f),
+                           plural(st_file_trailing_bytes(f), "byte", "bytes"));
+                if (len & ST_LENIENT_NUL_PADDING)
+                    printf(", leniency used: NUL padding");
+                printf("\n");
+            }
+        } else if (mode == MODE_JSON) {
+            if (print_json(f) != 0) rc = 1;
+        } else {
+            if (print_table(a, f) != 0) rc = 1;
+        }
+        st_close(f);
+    }
+    if (out_finish() != 0) rc = 1;
+    return rc;
+}

@@ -1,0 +1,206 @@
+/* Keyed hashing (SipHash-1-3 with a per-handle random key, so crafted names
+ * cannot force collisions) and the open-addressing index used for names. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* getentropy() in glibc's <unistd.h> */
+#endif
+#include "internal.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ST__ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define ST__SIPROUND                                                              \
+    do {                                                                          \
+        v0 += v1; v1 = ST__ROTL(v1, 13); v1 ^= v0; v0 = ST__ROTL(v0, 32);         \
+        v2 += v3; v3 = ST__ROTL(v3, 16); v3 ^= v2;                                \
+        v0 += v3; v3 = ST__ROTL(v3, 21); v3 ^= v0;                                \
+        v2 += v1; v1 = ST__ROTL(v1, 17); v1 ^= v2; v2 = ST__ROTL(v2, 32);         \
+    } while (0)
+
+static uint64_t st__load64le(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+uint64_t st__siphash(const st__key128 *key, const void *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t v0 = key->k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = key->k1 ^ UINT64_C(0x646f72616e646f6d);
+    uint64_t v2 = key->k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = key->k1 ^ UINT64_C(0x7465646279746573);
+    uint64_t b = (uint64_t)len << 56;
+    size_t left = len;
+    while (left >= 8) {
+        uint64_t m = st__load64le(p);
+        v3 ^= m;
+        ST__SIPROUND;
+        v0 ^= m;
+        p += 8;
+        left -= 8;
+    }
+    switch (left) {
+    case 7: b |= (uint64_t)p[6] << 48; /* fall through */
+    case 6: b |= (uint64_t)p[5] << 40; /* fall through */
+    case 5: b |= (uint64_t)p[4] << 32; /* fall through */
+    case 4: b |= (uint64_t)p[3] << 24; /* fall through */
+    case 3: b |= (uint64_t)p[2] << 16; /* fall through */
+    case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
+    case 1: b |= (uint64_t)p[0];       /* fall through */
+    default: break;
+    }
+    v3 ^= b;
+    ST__SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    ST__SIPROUND;
+    ST__SIPROUND;
+    ST__SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t st__mix64(uint64_t x)
+{
+    x ^= x >> 30; x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27; x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+void st__random_key(st__key128 *key)
+{
+    unsigned char buf[16];
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+    if (getentropy(buf, sizeof buf) == 0) {
+        key->k0 = st__load64le(buf);
+        key->k1 = st__load64le(buf + 8);
+        return;
+    }
+#endif
+    {
+        /* Fallback: not cryptographic, but varies per process and per call. */
+        struct timespec ts;
+        uint64_t a = (uint64_t)(uintptr_t)key, t = 0;
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+            t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        (void)buf;
+        key->k0 = st__mix64(a ^ t ^ (uint64_t)getpid());
+        key->k1 = st__mix64(key->k0 + (uint64_t)clock() + UINT64_C(0x9e3779b97f4a7c15));
+    }
+}
+
+/* ---------------------------------------------------------------- table */
+
+static size_t st__pow2_at_least(size_t n)
+{
+    size_t c = 16;
+    while (c < n) c <<= 1;
+    return c;
+}
+
+int st__hash_init(st__hash *h, const st_allocator *a, size_t expected)
+{
+    size_t cap;
+    memset(h, 0, sizeof *h);
+    if (expected > (SIZE_MAX / 4) / sizeof(uint32_t)) return 0;
+    cap = st__pow2_at_least(expected * 2 + 1);
+    h->slots = (uint32_t *)st__malloc(a, cap * sizeof(uint32_t));
+    if (!h->slots) return 0;
+    h->tags = (uint32_t *)st__malloc(a, cap * sizeof(uint32_t));
+    if (!h->tags) {
+        st__free(a, h->slots, cap * sizeof(uint32_t));
+        h->slots = NULL;
+        return 0;
+    }
+    memset(h->slots, 0, cap * sizeof(uint32_t));
+    h->cap = cap;
+    return 1;
+}
+
+void st__hash_free(st__hash *h, const st_allocator *a)
+{
+    st__free(a, h->slots, h->cap * sizeof(uint32_t));
+    st__free(a, h->tags, h->cap * sizeof(uint32_t));
+    memset(h, 0, sizeof *h);
+}
+
+static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *key,
+                         const void *owner, st__name_fn get)
+{
+    st__hash n;
+    size_t i;
+    if (h->cap > SIZE_MAX / 8 / sizeof(uint32_t)) return 0;
+    if (!st__hash_init(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
+    for (i = 0; i < h->cap; i++) {
+        if (h->slots[i]) {
+            const char *nm;
+            size_t len;
+            uint64_t hv;
+            size_t pos;
+            get(owner, h->slots[i] - 1, &nm, &len);
+            hv = st__siphash(key, nm, len);
+            pos = (size_t)hv & (n.cap - 1);
+            while (n.slots[pos]) pos = (pos + 1) & (n.cap - 1);
+            n.slots[pos] = h->slots[i];
+            n.tags[pos] = (uint32_t)(hv >> 32);
+        }
+    }
+    n.count = h->count;
+    st__hash_free(h, a);
+    *h = n;
+    return 1;
+}
+
+int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
+                    const void *owner, st__name_fn get, const char *name, size_t len,
+                    uint32_t idx, uint32_t *dup_idx)
+{
+    uint64_t hv;
+    uint32_t tag;
+    size_t pos;
+    if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
+    hv = st__siphash(key, name, len);
+    tag = (uint32_t)(hv >> 32);
+    pos = (size_t)hv & (h->cap - 1);
+    while (h->slots[pos]) {
+        if (h->tags[pos] == tag) {
+            const char *nm;
+            size_t nl;
+            get(owner, h->slots[pos] - 1, &nm, &nl);
+            if (nl == len && memcmp(nm, name, len) == 0) {
+                *dup_idx = h->slots[pos] - 1;
+                return 0;
+            }
+        }
+        pos = (pos + 1) & (h->cap - 1);
+    }
+    h->slots[pos] = idx + 1;
+    h->tags[pos] = tag;
+    h->count++;
+    return 1;
+}
+
+int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
+                      st__name_fn get, const char *name, size_t len)
+{
+    uint64_t hv;
+    uint32_t tag;
+    size_t pos;
+    if (!h->cap) return -1;
+    hv = st__siphash(key, name, len);
+    tag = (uint32_t)(hv >> 32);
+    pos = (size_t)hv & (h->cap - 1);
+    while (h->slots[pos]) {
+        if (h->tags[pos] == tag) {
+            const char *nm;
+            size_t nl;
+            get(owner, h->slots[pos] - 1, &nm, &nl);
+            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)(h->slots[pos] - 1);
+        }
+        pos = (pos + 1) & (h->cap - 1);
+    }
+    return -1;
+}

@@ -1,0 +1,165 @@
+/* Private declarations shared by lib/ files. Never installed. Every function
+ * here is hidden (the build uses -fvisibility=hidden); names use st__. */
+#ifndef ST_INTERNAL_H
+#define ST_INTERNAL_H
+
+#include "safetensors.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ST__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ST__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define ST__PRINTF(a, b)
+#define ST__UNLIKELY(x) (x)
+#endif
+
+#define ST__NO_OFFSET UINT64_MAX
+
+/* ---------------------------------------------------------------- allocation */
+
+/* Arena: blocks that never move, so pointers into them stay valid. */
+typedef struct st__block {
+    struct st__block *next;
+    size_t cap;
+    size_t used;
+    size_t alloc_size; /* bytes requested from the allocator for this block */
+} st__block;
+
+typedef struct st__arena {
+    const st_allocator *alloc;
+    st__block *head;
+    size_t block_size; /* default size of new blocks */
+} st__arena;
+
+void *st__malloc(const st_allocator *a, size_t size);
+void *st__realloc(const st_allocator *a, void *p, size_t old_size, size_t new_size);
+void st__free(const st_allocator *a, void *p, size_t size);
+/* Allocates size bytes aligned to 8 from the arena; NULL on failure. */
+void *st__arena_alloc(st__arena *ar, size_t size);
+void st__arena_free_all(st__arena *ar);
+/* Bytes held by the arena's blocks (for measurements). */
+size_t st__arena_bytes(const st__arena *ar);
+extern const st_allocator st__default_allocator;
+
+/* ---------------------------------------------------------------- errors */
+
+/* Writes the record (if err is not NULL) and returns status. offset is an
+ * absolute file offset or ST__NO_OFFSET; name may be NULL (no tensor). */
+st_status st__fail(st_error *err, st_status status, uint64_t offset, const char *name,
+                   size_t name_len, const char *fmt, ...) ST__PRINTF(6, 7);
+st_status st__vfail(st_error *err, st_status status, uint64_t offset, const char *name,
+                    size_t name_len, const char *fmt, va_list ap);
+void st__clear_error(st_error *err);
+/* Writes a name for a message: at most max bytes, control characters and '"'
+ * escaped, "..." if cut. Returns out. */
+const char *st__quote(char *out, size_t out_size, const char *s, size_t len);
+
+/* ---------------------------------------------------------------- utf-8 */
+
+/* 1 if s[0..n) is valid UTF-8 (RFC 3629); else 0 and *bad = index of the first
+ * byte of the first invalid sequence. */
+int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad);
+
+/* ---------------------------------------------------------------- hashing */
+
+typedef struct st__key128 {
+    uint64_t k0, k1;
+} st__key128;
+
+uint64_t st__siphash(const st__key128 *key, const void *data, size_t len);
+/* Per-handle secret key from the OS entropy source (with a fallback). */
+void st__random_key(st__key128 *key);
+
+/* Open-addressing table of indices into an array of (name, len) records. */
+typedef struct st__hash {
+    uint32_t *slots;  /* cap entries: 0 = empty, else index + 1 */
+    uint32_t *tags;   /* cap entries: high 32 bits of the hash */
+    size_t cap;       /* power of two */
+    size_t count;
+} st__hash;
+
+/* Gets the name of record idx (callback into the owner's array). */
+typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
+                            size_t *len);
+
+int st__hash_init(st__hash *h, const st_allocator *a, size_t expected);
+void st__hash_free(st__hash *h, const st_allocator *a);
+/* Inserts idx under (name, len). Returns 1 inserted, 0 duplicate (*dup_idx set),
+ * -1 out of memory. */
+int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
+                    const void *owner, st__name_fn get, const char *name, size_t len,
+                    uint32_t idx, uint32_t *dup_idx);
+/* Index of the record named (name, len), or -1. */
+int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
+                      st__name_fn get, const char *name, size_t len);
+
+/* ---------------------------------------------------------------- the handle */
+
+enum { ST__SRC_MEMORY = 0, ST__SRC_MAP = 1 };
+
+struct st_file {
+    st_allocator alloc;
+    /* source */
+    const unsigned char *bytes;
+    uint64_t size;
+    int src_kind;
+    void *map_addr;
+    size_t map_len;
+    int fd;      /* -1 if none */
+    int own_fd;  /* close fd at st_close */
+    /* frame */
+    uint64_t header_size;
+    uint64_t data_offset;
+    uint32_t leniency_used;
+    uint64_t trailing;
+    /* tensors, header order; order[i] is the header index of file position i
+     * (NULL when header order is file order) */
+    st_tensor *tensors;
+    uint64_t ntensors;
+    size_t tensors_cap;
+    uint32_t *order;
+    st__hash names;
+    /* metadata */
+    st_metadata_state meta_state;
+    st_metadata_entry *meta;
+    uint64_t nmeta;
+    size_t meta_cap;
+    st__hash meta_hash;
+    st__key128 key;
+    st__arena arena;
+    /* during open only: per tensor (header order), header positions of the
+     * shape and data_offsets arrays, for error offsets of rules 7 and 8 */
+    uint64_t *tmp_pos;
+    size_t tmp_pos_cap;
+};
+
+/* ---------------------------------------------------------------- steps */
+
+/* Source: fills bytes/size (and mapping or fd). Frees nothing on failure. */
+st_status st__source_map_fd(st_file *f, int fd, st_error *err);
+void st__source_release(st_file *f);
+
+/* Frame: rules 1-3. Sets header_size and data_offset. */
+st_status st__frame(st_file *f, uint64_t cap, st_error *err);
+/* Recognises common non-safetensors files; returns a static description or
+ * NULL. Called only once the file has failed a rule of 1 to 5. */
+const char *st__sniff(const unsigned char *b, uint64_t size);
+
+/* Header: rules 4-6 (UTF-8, JSON, schema). Fills tensors and metadata. */
+st_status st__parse_header(st_file *f, uint32_t flags, st_error *err);
+
+/* Validate: rules 7-9 and the file order. */
+st_status st__validate(st_file *f, uint32_t flags, st_error *err);
+
+/* Index lookups need the names of tensors in header order. */
+void st__tensor_name(const void *owner, uint32_t idx, const char **name, size_t *len);
+void st__meta_name(const void *owner, uint32_t idx, const char **name, size_t *len);
+
+/* 1 on a big-endian host. */
+int st__host_big_endian(void);
+
+#endif /* ST_INTERNAL_H */

@@ -1,0 +1,654 @@
+/* Rule 5: one strict JSON object. jsmn tokenizes; the walk here checks.
+ *
+ * jsmn is a tokenizer, not a validator: even in strict mode it lets through
+ * missing or doubled commas and colons, trailing commas, a second top-level
+ * value, raw control characters in strings, bad literals (`tru`) and numbers
+ * (`01`, `1.`), and it stops silently at a NUL byte. So the walk below is the
+ * real grammar check: it moves a byte cursor through the header and requires
+ * every token to start exactly where the grammar expects a value, with only
+ * whitespace and the right punctuation in between. jsmn's tokens supply the
+ * boundaries (string and primitive ends, container ends) and nothing else: the
+ * walk never trusts jsmn's size or parent fields.
+ *
+ * Schema errors found during the walk are recorded (st__schema_fail) and
+ * reported by schema.c only if the whole header is valid JSON. */
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- errors */
+
+int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...) ST__PRINTF(3, 4);
+int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->failed) return 0;
+    c->failed = 1;
+    c->status = ST_E_JSON;
+    va_start(ap, fmt);
+    st__vfail(c->err, ST_E_JSON, 8 + (uint64_t)pos, NULL, 0, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+int st__nomem(st__ctx *c)
+{
+    if (c->failed) return 0;
+    c->failed = 1;
+    c->status = ST_E_NOMEM;
+    st__fail(c->err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory while parsing the header");
+    return 0;
+}
+
+void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size_t nlen,
+                            const char *fmt, ...) ST__PRINTF(6, 7);
+void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size_t nlen,
+                            const char *fmt, ...)
+{
+    va_list ap;
+    if (c->schema_failed) return;
+    c->schema_failed = 1;
+    va_start(ap, fmt);
+    st__vfail(&c->serr, s, 8 + (uint64_t)pos, name, nlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A short printable form of the byte at pos, for messages. */
+const char *st__what(const st__ctx *c, size_t pos, char *buf)
+{
+    unsigned char ch;
+    if (pos >= c->len) return "the end of the header";
+    ch = (unsigned char)c->js[pos];
+    if (ch >= 0x21 && ch < 0x7f) {
+        buf[0] = '\'';
+        buf[1] = (char)ch;
+        buf[2] = '\'';
+        buf[3] = '\0';
+        return buf;
+    }
+    {
+        static const char hex[] = "0123456789ABCDEF";
+        memcpy(buf, "byte 0x", 7);
+        buf[7] = hex[ch >> 4];
+        buf[8] = hex[ch & 15];
+        buf[9] = '\0';
+    }
+    return buf;
+}
+
+const char *st__type_name(const jsmntok_t *t, const char *js)
+{
+    switch (t->type) {
+    case JSMN_OBJECT: return "an object";
+    case JSMN_ARRAY: return "an array";
+    case JSMN_STRING: return "a string";
+    default:
+        if (js[t->start] == 't' || js[t->start] == 'f') return "a boolean";
+        if (js[t->start] == 'n') return "null";
+        return "a number";
+    }
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+size_t st__span_begin(const jsmntok_t *t)
+{
+    return t->type == JSMN_STRING ? (size_t)t->start - 1 : (size_t)t->start;
+}
+
+void st__skip_ws(st__ctx *c)
+{
+    const char *js = c->js;
+    size_t p = c->p, n = c->len;
+    while (p < n && (js[p] == ' ' || js[p] == '\n' || js[p] == '\r' || js[p] == '\t')) p++;
+    c->p = p;
+}
+
+/* After whitespace, the next token must start exactly at the cursor. */
+int st__at_token(st__ctx *c, const char *expected)
+{
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len)
+        return st__json_error(c, c->p, "unexpected end of the header (expected %s)", expected);
+    if (c->i >= c->ntok || st__span_begin(&c->tok[c->i]) != c->p)
+        return st__json_error(c, c->p, "unexpected %s (expected %s)", st__what(c, c->p, b),
+                              expected);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+static int st__hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static int st__hex4(const char *s, unsigned *out)
+{
+    int k;
+    unsigned v = 0;
+    for (k = 0; k < 4; k++) {
+        int h = st__hexval(s[k]);
+        if (h < 0) return 0;
+        v = (v << 4) | (unsigned)h;
+    }
+    *out = v;
+    return 1;
+}
+
+#define ST__ONES UINT64_C(0x0101010101010101)
+#define ST__HIGHS UINT64_C(0x8080808080808080)
+
+/* Checks the string token's content: no raw control characters, valid escapes,
+ * surrogates paired. Sets *has_esc. The content is already valid UTF-8. */
+static int st__check_string(st__ctx *c, const jsmntok_t *t, int *has_esc)
+{
+    const char *js = c->js;
+    size_t p = (size_t)t->start, end = (size_t)t->end;
+    *has_esc = 0;
+    while (p < end) {
+        /* fast path: 8 bytes with no control character and no backslash */
+        while (p + 8 <= end) {
+            uint64_t w, bs;
+            memcpy(&w, js + p, 8);
+            bs = w ^ (ST__ONES * '\\');
+            if (((w - ST__ONES * 0x20) & ~w & ST__HIGHS) || ((bs - ST__ONES) & ~bs & ST__HIGHS))
+                break;
+            p += 8;
+        }
+        if (p >= end) break;
+        {
+            unsigned char ch = (unsigned char)js[p];
+            if (ch < 0x20)
+                return st__json_error(c, p, "raw control character 0x%02X inside a string "
+                                            "(must be escaped)", ch);
+            if (ch != '\\') {
+                p++;
+                continue;
+            }
+            *has_esc = 1;
+            if (p + 1 >= end) return st__json_error(c, p, "unfinished escape in a string");
+            switch (js[p + 1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                p += 2;
+                break;
+            case 'u': {
+                unsigned u, u2;
+                if (end - p < 6 || !st__hex4(js + p + 2, &u))
+                    return st__json_error(c, p, "invalid \\u escape in a string");
+                if (u >= 0xDC00 && u <= 0xDFFF)
+                    return st__json_error(c, p, "lone low surrogate \\u%04X in a string", u);
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    if (end - p < 12 || js[p + 6] != '\\' || js[p + 7] != 'u' ||
+                        !st__hex4(js + p + 8, &u2) || u2 < 0xDC00 || u2 > 0xDFFF)
+                        return st__json_error(c, p, "lone high surrogate \\u%04X in a string "
+                                                    "(not followed by a low surrogate)", u);
+                    p += 12;
+                } else {
+                    p += 6;
+                }
+                break;
+            }
+            default:
+                return st__json_error(c, p, "invalid escape '\\%c' in a string",
+                                      (js[p + 1] >= 0x20 && js[p + 1] < 0x7f) ? js[p + 1] : '?');
+            }
+        }
+    }
+    return 1;
+}
+
+static size_t st__put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes an already checked string body into out (room for len bytes is
+ * enough: decoding never grows). Returns the decoded length. */
+static size_t st__unescape(const char *s, size_t len, char *out)
+{
+    size_t p = 0, o = 0;
+    while (p < len) {
+        const char *bs = (const char *)memchr(s + p, '\\', len - p);
+        size_t run = bs ? (size_t)(bs - (s + p)) : len - p;
+        memcpy(out + o, s + p, run);
+        o += run;
+        p += run;
+        if (p >= len) break;
+        switch (s[p + 1]) {
+        case 'b': out[o++] = '\b'; p += 2; break;
+        case 'f': out[o++] = '\f'; p += 2; break;
+        case 'n': out[o++] = '\n'; p += 2; break;
+        case 'r': out[o++] = '\r'; p += 2; break;
+        case 't': out[o++] = '\t'; p += 2; break;
+        case 'u': {
+            unsigned u = 0, u2 = 0;
+            st__hex4(s + p + 2, &u);
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                st__hex4(s + p + 8, &u2);
+                u = 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00);
+                p += 12;
+            } else {
+                p += 6;
+            }
+            o += st__put_utf8(out + o, u);
+            break;
+        }
+        default: out[o++] = s[p + 1]; p += 2; break; /* " \ / */
+        }
+    }
+    return o;
+}
+
+/* Consumes the string token at the cursor and returns its decoded bytes in
+ * *s / *n: a pointer into the header when it has no escapes, else into the
+ * scratch buffer (valid until the next call). */
+int st__take_string(st__ctx *c, const char **s, size_t *n)
+{
+    const jsmntok_t *t = &c->tok[c->i];
+    size_t len = (size_t)(t->end - t->start);
+    int esc;
+    if (!st__check_string(c, t, &esc)) return 0;
+    c->i++;
+    c->p = (size_t)t->end + 1;
+    if (!esc) {
+        *s = c->js + t->start;
+        *n = len;
+        return 1;
+    }
+    if (len + 1 > c->sbuf_cap) {
+        size_t cap = len + 64;
+        char *nb = (char *)st__realloc(c->a, c->sbuf, c->sbuf_cap, cap);
+        if (!nb) return st__nomem(c);
+        c->sbuf = nb;
+        c->sbuf_cap = cap;
+    }
+    *n = st__unescape(c->js + t->start, len, c->sbuf);
+    *s = c->sbuf;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- primitives */
+
+int st__check_primitive(st__ctx *c, const jsmntok_t *t)
+{
+    const char *s = c->js + t->start;
+    size_t n = (size_t)(t->end - t->start), p = 0;
+    if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0) ||
+        (n == 4 && memcmp(s, "null", 4) == 0))
+        return 1;
+    /* JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+    if (p < n && s[p] == '-') p++;
+    if (p < n && s[p] == '0') p++;
+    else if (p < n && s[p] >= '1' && s[p] <= '9')
+        while (p < n && s[p] >= '0' && s[p] <= '9') p++;
+    else goto bad;
+    if (p < n && s[p] == '.') {
+        p++;
+        if (!(p < n && s[p] >= '0' && s[p] <= '9')) goto bad;
+        while (p < n && s[p] >= '0' && s[p] <= '9') p++;
+    }
+    if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+        p++;
+        if (p < n && (s[p] == '+' || s[p] == '-')) p++;
+        if (!(p < n && s[p] >= '0' && s[p] <= '9')) goto bad;
+        while (p < n && s[p] >= '0' && s[p] <= '9') p++;
+    }
+    if (p == n) return 1;
+bad:
+    return st__json_error(c, (size_t)t->start, "invalid literal or number '%.*s'",
+                          (int)(n > 40 ? 40 : n), s);
+}
+
+/* A checked number token as an integer in 0..2^64-1. 0 if it is not one. */
+int st__as_u64(const st__ctx *c, const jsmntok_t *t, uint64_t *v)
+{
+    const char *s = c->js + t->start;
+    size_t n = (size_t)(t->end - t->start), k;
+    uint64_t x = 0;
+    if (n == 0 || s[0] < '0' || s[0] > '9') return 0;
+    for (k = 0; k < n; k++) {
+        unsigned d;
+        if (s[k] < '0' || s[k] > '9') return 0; /* fraction or exponent */
+        d = (unsigned)(s[k] - '0');
+        if (x > (UINT64_MAX - d) / 10) return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- containers */
+
+int st__open(st__ctx *c, st__it *it, int depth)
+{
+    const jsmntok_t *t = &c->tok[c->i];
+    if (depth > ST__MAX_DEPTH)
+        return st__json_error(c, (size_t)t->start, "nesting deeper than %d levels",
+                              ST__MAX_DEPTH);
+    it->end = (size_t)t->end;
+    it->first = 1;
+    c->p = (size_t)t->start + 1;
+    c->i++;
+    return 1;
+}
+
+static int st__close_at(st__ctx *c, st__it *it)
+{
+    if (c->p + 1 != it->end) return st__json_error(c, c->p, "mismatched closing bracket");
+    c->p = it->end;
+    return 0;
+}
+
+/* Array: 1 = an element starts at the cursor, 0 = closed, -1 = error. */
+int st__arr_next(st__ctx *c, st__it *it)
+{
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len)
+        return st__json_error(c, c->p, "unexpected end of the header (unclosed array)") - 1;
+    if (c->js[c->p] == ']') return c->failed ? -1 : (st__close_at(c, it), c->failed ? -1 : 0);
+    if (!it->first) {
+        if (c->js[c->p] != ',')
+            return st__json_error(c, c->p, "unexpected %s (expected ',' or ']')",
+                                  st__what(c, c->p, b)) - 1;
+        c->p++;
+        st__skip_ws(c);
+        if (c->p < c->len && c->js[c->p] == ']')
+            return st__json_error(c, c->p, "trailing comma before ']'") - 1;
+    }
+    it->first = 0;
+    return st__at_token(c, "a value") ? 1 : -1;
+}
+
+/* Object: 1 = a key was read (returned decoded in *k, *kn, position *kpos) and
+ * the cursor is after its ':', 0 = closed, -1 = error. */
+int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos)
+{
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len)
+        return st__json_error(c, c->p, "unexpected end of the header (unclosed object)") - 1;
+    if (c->js[c->p] == '}') return (st__close_at(c, it), c->failed ? -1 : 0);
+    if (!it->first) {
+        if (c->js[c->p] != ',')
+            return st__json_error(c, c->p, "unexpected %s (expected ',' or '}')",
+                                  st__what(c, c->p, b)) - 1;
+        c->p++;
+        st__skip_ws(c);
+        if (c->p < c->len && c->js[c->p] == '}')
+            return st__json_error(c, c->p, "trailing comma before '}'") - 1;
+    }
+    it->first = 0;
+    if (c->p >= c->len || c->js[c->p] != '"') {
+        if (c->p >= c->len)
+            return st__json_error(c, c->p, "unexpected end of the header (expected a key)") - 1;
+        return st__json_error(c, c->p, "unexpected %s (expected a string key)",
+                              st__what(c, c->p, b)) - 1;
+    }
+    if (!st__at_token(c, "a string key")) return -1;
+    *kpos = c->p;
+    if (!st__take_string(c, k, kn)) return -1;
+    st__skip_ws(c);
+    if (c->p >= c->len || c->js[c->p] != ':')
+        return st__json_error(c, c->p, "unexpected %s (expected ':' after a key)",
+                              st__what(c, c->p, b)) - 1;
+    c->p++;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- duplicates */
+
+int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos)
+{
+    if (c->nkeys == c->kcap) {
+        size_t cap = c->kcap ? c->kcap * 2 : 32;
+        st__keyrec *nk = (st__keyrec *)st__realloc(c->a, c->keys, c->kcap * sizeof *nk,
+                                                   cap * sizeof *nk);
+        if (!nk) return st__nomem(c);
+        c->keys = nk;
+        c->kcap = cap;
+    }
+    if (c->kbuf_cap - c->kbuf_len < kn) {
+        size_t cap = c->kbuf_cap ? c->kbuf_cap : 256;
+        char *nb;
+        while (cap - c->kbuf_len < kn) {
+            if (cap > SIZE_MAX / 2) return st__nomem(c);
+            cap *= 2;
+        }
+        nb = (char *)st__realloc(c->a, c->kbuf, c->kbuf_cap, cap);
+        if (!nb) return st__nomem(c);
+        c->kbuf = nb;
+        c->kbuf_cap = cap;
+    }
+    if (kn) memcpy(c->kbuf + c->kbuf_len, k, kn);
+    c->keys[c->nkeys].off = c->kbuf_len;
+    c->keys[c->nkeys].len = kn;
+    c->keys[c->nkeys].pos = kpos;
+    c->kbuf_len += kn;
+    c->nkeys++;
+    return 1;
+}
+
+typedef struct st__keyref {
+    const char *s;
+    size_t len;
+    size_t pos;
+} st__keyref;
+
+static int st__keyref_cmp(const void *pa, const void *pb)
+{
+    const st__keyref *a = (const st__keyref *)pa, *b = (const st__keyref *)pb;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int r = n ? memcmp(a->s, b->s, n) : 0;
+    if (r) return r;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    return a->pos < b->pos ? -1 : (a->pos > b->pos);
+}
+
+/* Checks keys base..nkeys-1 for duplicates (recorded as a schema error at the
+ * earliest second occurrence), then pops them. */
+int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
+                        size_t nlen)
+{
+    size_t n = c->nkeys - base, i, j, best = SIZE_MAX, first = 0;
+    if (n > 1 && !c->schema_failed) {
+        if (n <= 16) {
+            for (j = 1; j < n; j++) {
+                const st__keyrec *b = &c->keys[base + j];
+                for (i = 0; i < j; i++) {
+                    const st__keyrec *a = &c->keys[base + i];
+                    if (a->len == b->len && memcmp(c->kbuf + a->off, c->kbuf + b->off, a->len) == 0) {
+                        if (b->pos < best) { best = b->pos; first = a->pos; }
+                        break;
+                    }
+                }
+            }
+        } else {
+            st__keyref *r = (st__keyref *)st__malloc(c->a, n * sizeof *r);
+            if (!r) return st__nomem(c);
+            for (i = 0; i < n; i++) {
+                r[i].s = c->kbuf + c->keys[base + i].off;
+                r[i].len = c->keys[base + i].len;
+                r[i].pos = c->keys[base + i].pos;
+            }
+            qsort(r, n, sizeof *r, st__keyref_cmp);
+            for (i = 1; i < n; i++)
+                if (r[i].len == r[i - 1].len && memcmp(r[i].s, r[i - 1].s, r[i].len) == 0 &&
+                    (i < 2 || r[i - 1].len != r[i - 2].len ||
+                     memcmp(r[i - 1].s, r[i - 2].s, r[i].len) != 0) &&
+                    r[i].pos < best) {
+                    best = r[i].pos;
+                    first = r[i - 1].pos;
+                }
+            st__free(c->a, r, n * sizeof *r);
+        }
+        if (best != SIZE_MAX)
+            st__schema_fail(c, ST_E_DUPLICATE, best, name, nlen,
+                            "duplicate key in %s (first at offset %llu)", where,
+                            (unsigned long long)(8 + first));
+    }
+    if (n) c->kbuf_len = c->keys[base].off;
+    c->nkeys = base;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- generic value */
+
+static int st__check_object(st__ctx *c, int depth)
+{
+    st__it it;
+    size_t base = c->nkeys, kn, kpos;
+    const char *k;
+    int r;
+    if (!st__open(c, &it, depth)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
+        if (!st__push_key(c, k, kn, kpos)) return 0;
+        if (!st__check_value(c, depth)) return 0;
+    }
+    if (r < 0) return 0;
+    return st__pop_keys(c, base, "an object", c->cur_name, c->cur_nlen);
+}
+
+int st__check_value(st__ctx *c, int depth)
+{
+    const jsmntok_t *t;
+    if (!st__at_token(c, "a value")) return 0;
+    t = &c->tok[c->i];
+    switch (t->type) {
+    case JSMN_OBJECT:
+        return st__check_object(c, depth + 1);
+    case JSMN_ARRAY: {
+        st__it it;
+        int r;
+        if (!st__open(c, &it, depth + 1)) return 0;
+        while ((r = st__arr_next(c, &it)) == 1)
+            if (!st__check_value(c, depth + 1)) return 0;
+        return r == 0;
+    }
+    case JSMN_STRING: {
+        const char *s;
+        size_t n;
+        return st__take_string(c, &s, &n);
+    }
+    default:
+        if (!st__check_primitive(c, t)) return 0;
+        c->i++;
+        c->p = (size_t)t->end;
+        return 1;
+    }
+}
+
+int st__grow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
+{
+    size_t ncap;
+    void *n;
+    if (need <= *cap) return 1;
+    ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem) return st__nomem(c);
+        ncap *= 2;
+    }
+    n = st__realloc(c->a, *arr, *cap * elem, ncap * elem);
+    if (!n) return st__nomem(c);
+    *arr = n;
+    *cap = ncap;
+    return 1;
+}
+
+int st__tokenize(st__ctx *c)
+{
+    jsmn_parser ps;
+    size_t cap = c->len / 8 + 64;
+    int r;
+    if (cap > (size_t)INT32_MAX) cap = (size_t)INT32_MAX;
+    c->tok = (jsmntok_t *)st__malloc(c->a, cap * sizeof(jsmntok_t));
+    if (!c->tok) return st__nomem(c);
+    c->tok_cap = cap;
+    jsmn_init(&ps);
+    for (;;) {
+        r = jsmn_parse(&ps, c->js, c->len, c->tok, (unsigned)c->tok_cap);
+        if (r != JSMN_ERROR_NOMEM) break;
+        {
+            /* resume: jsmn keeps its position and the tokens made so far */
+            size_t ncap = c->tok_cap * 2;
+            jsmntok_t *nt;
+            if (ncap > (size_t)INT32_MAX || ncap > SIZE_MAX / sizeof(jsmntok_t)) return st__nomem(c);
+            nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
+                                          ncap * sizeof(jsmntok_t));
+            if (!nt) return st__nomem(c);
+            c->tok = nt;
+            c->tok_cap = ncap;
+        }
+    }
+    if (r == JSMN_ERROR_INVAL) {
+        char b[12];
+        size_t pos = ps.pos;
+        if (pos < c->len && c->js[pos] == '"') {
+            /* jsmn rewinds to the string's quote on a bad escape: find it */
+            size_t q = pos + 1;
+            while (q < c->len && c->js[q] != '"') {
+                if (c->js[q] == '\\') {
+                    char e = q + 1 < c->len ? c->js[q + 1] : 0;
+                    if (!strchr("\"\\/bfnrtu", e) || e == 0)
+                        return st__json_error(c, q, "invalid escape in a string");
+                    if (e == 'u') {
+                        unsigned u;
+                        if (c->len - q < 6 || !st__hex4(c->js + q + 2, &u))
+                            return st__json_error(c, q, "invalid \\u escape in a string");
+                    }
+                    q++;
+                }
+                q++;
+            }
+            return st__json_error(c, pos, "invalid string");
+        }
+        return st__json_error(c, pos, "unexpected %s", st__what(c, pos, b));
+    }
+    if (r == JSMN_ERROR_PART || r == 0) {
+        if (c->len < c->f->header_size)
+            return st__json_error(c, c->len, "NUL byte inside the header's JSON");
+        return st__json_error(c, c->len, r == 0 ? "empty header: expected a JSON object"
+                                                : "unexpected end of the header (unclosed "
+                                                  "object, array or string)");
+    }
+    if (r < 0) return st__json_error(c, ps.pos, "invalid JSON");
+    c->ntok = (unsigned)r;
+    return 1;
+}
+
+void st__ctx_free(st__ctx *c)
+{
+    st__free(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t));
+    st__free(c->a, c->keys, c->kcap * sizeof(st__keyrec));
+    st__free(c->a, c->kbuf, c->kbuf_cap);
+    st__free(c->a, c->sbuf, c->sbuf_cap);
+    st__free(c->a, c->dims, c->dims_cap * sizeof(uint64_t));
+}
+

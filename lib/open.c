@@ -1,0 +1,204 @@
+/* Opening: options, the source, then frame -> header -> validate, all or
+ * nothing; and closing. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+#define ST__KNOWN_FLAGS (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD)
+#define ST__OPT_END(field) (offsetof(st_open_options, field) + sizeof(((st_open_options *)0)->field))
+
+typedef struct st__opts {
+    uint32_t flags;
+    uint64_t cap;
+    st_allocator alloc;
+} st__opts;
+
+static st_status st__read_options(const st_open_options *o, st__opts *r, st_error *err)
+{
+    r->flags = 0;
+    r->cap = ST_DEFAULT_MAX_HEADER_SIZE;
+    r->alloc = st__default_allocator;
+    if (!o) return ST_OK;
+    if (o->struct_size < ST__OPT_END(max_header_size))
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "options struct_size %u is too small (initialise with ST_OPEN_OPTIONS_INIT)",
+                        (unsigned)o->struct_size);
+    if (o->flags & ~(uint32_t)ST__KNOWN_FLAGS)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "unknown option flags 0x%x", (unsigned)(o->flags & ~(uint32_t)ST__KNOWN_FLAGS));
+    r->flags = o->flags;
+    if (o->max_header_size) {
+        if (o->max_header_size > ST_MAX_HEADER_SIZE_LIMIT)
+            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                            "max_header_size %llu is above the limit of %llu",
+                            (unsigned long long)o->max_header_size,
+                            (unsigned long long)ST_MAX_HEADER_SIZE_LIMIT);
+        r->cap = o->max_header_size;
+    }
+    if (o->struct_size >= ST__OPT_END(allocator) && o->allocator) {
+        const st_allocator *a = o->allocator;
+        if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
+            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                            "allocator needs malloc_fn, realloc_fn and free_fn");
+        r->alloc = *a;
+    }
+    return ST_OK;
+}
+
+static void st__destroy(st_file *f)
+{
+    st_allocator a = f->alloc;
+    st__source_release(f);
+    st__hash_free(&f->names, &a);
+    st__hash_free(&f->meta_hash, &a);
+    st__free(&a, f->tensors, f->tensors_cap * sizeof *f->tensors);
+    st__free(&a, f->meta, f->meta_cap * sizeof *f->meta);
+    st__free(&a, f->order, (size_t)f->ntensors * sizeof(uint32_t));
+    st__free(&a, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
+    st__arena_free_all(&f->arena);
+    st__free(&a, f, sizeof *f);
+}
+
+static st_file *st__new(const st__opts *o)
+{
+    st_file *f = (st_file *)st__malloc(&o->alloc, sizeof *f);
+    if (!f) return NULL;
+    memset(f, 0, sizeof *f);
+    f->alloc = o->alloc;
+    f->fd = -1;
+    f->arena.alloc = &f->alloc;
+    f->arena.block_size = 4096;
+    f->meta_state = ST_METADATA_ABSENT;
+    st__random_key(&f->key);
+    return f;
+}
+
+/* The steps after the bytes are available. Consumes f on failure. */
+static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_error *err)
+{
+    st_status s = st__frame(f, o->cap, err);
+    if (s == ST_OK) s = st__parse_header(f, o->flags, err);
+    if (s == ST_OK) s = st__validate(f, o->flags, err);
+    if (s != ST_OK && (s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH || s == ST_E_UTF8 ||
+                       s == ST_E_JSON)) {
+        const char *what = st__sniff(f->bytes, f->size);
+        if (what) s = st__fail(err, ST_E_WRONG_FORMAT, 0, NULL, 0, "not a safetensors file: %s", what);
+    }
+    if (s != ST_OK) {
+        st__destroy(f);
+        return s;
+    }
+    st__free(&f->alloc, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
+    f->tmp_pos = NULL;
+    st__clear_error(err);
+    *out = f;
+    return ST_OK;
+}
+
+st_status st_open_memory(st_file **out, const void *data, uint64_t size,
+                         const st_open_options *opts, st_error *err)
+{
+    st__opts o;
+    st_file *f;
+    st_status s;
+    if (out) *out = NULL;
+    if (!out)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+    if (!data && size)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "data is NULL but size is %llu", (unsigned long long)size);
+    s = st__read_options(opts, &o, err);
+    if (s != ST_OK) return s;
+    if (size > (uint64_t)SIZE_MAX)
+        return st__fail(err, ST_E_TOO_BIG, ST__NO_OFFSET, NULL, 0, "buffer larger than SIZE_MAX");
+    f = st__new(&o);
+    if (!f) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    f->bytes = (const unsigned char *)data;
+    f->size = size;
+    f->src_kind = ST__SRC_MEMORY;
+    return st__finish(out, f, &o, err);
+}
+
+st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_error *err)
+{
+    st__opts o;
+    st_file *f;
+    st_status s;
+    int own;
+    if (out) *out = NULL;
+    s = st__read_options(opts, &o, err);
+    own = (s == ST_OK && (o.flags & ST_OPEN_CLOSE_FD)) || (s != ST_OK && opts &&
+          opts->struct_size >= ST__OPT_END(flags) && (opts->flags & ST_OPEN_CLOSE_FD));
+    if (s == ST_OK && !out)
+        s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+    if (s == ST_OK && fd < 0)
+        s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "fd %d is negative", fd);
+    if (s != ST_OK) {
+        if (own && fd >= 0) close(fd);
+        return s;
+    }
+    f = st__new(&o);
+    if (!f) {
+        if (own) close(fd);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    }
+    f->own_fd = own;
+    f->fd = fd;
+    s = st__source_map_fd(f, fd, err);
+    if (s != ST_OK) {
+        st__destroy(f);
+        return s;
+    }
+    return st__finish(out, f, &o, err);
+}
+
+st_status st_open_path(st_file **out, const char *path, const st_open_options *opts,
+                       st_error *err)
+{
+    st__opts o;
+    st_open_options copy;
+    int fd;
+    st_status s;
+    if (out) *out = NULL;
+    if (!out || !path)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        !out ? "out is NULL" : "path is NULL");
+    s = st__read_options(opts, &o, err);
+    if (s != ST_OK) return s;
+    if (o.flags & ST_OPEN_CLOSE_FD)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "ST_OPEN_CLOSE_FD is for st_open_fd");
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        char q[96];
+        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot open \"%s\": %s",
+                 st__quote(q, sizeof q, path, strlen(path)), strerror(e));
+        if (err) err->sys_errno = e;
+        return ST_E_IO;
+    }
+    if (opts) {
+        memset(&copy, 0, sizeof copy);
+        memcpy(&copy, opts, opts->struct_size < sizeof copy ? opts->struct_size : sizeof copy);
+    } else {
+        st_open_options d = ST_OPEN_OPTIONS_INIT;
+        copy = d;
+    }
+    copy.struct_size = (uint32_t)sizeof copy;
+    copy.flags |= ST_OPEN_CLOSE_FD;
+    return st_open_fd(out, fd, &copy, err);
+}
+
+void st_close(st_file *file)
+{
+    if (file) st__destroy(file);
+}

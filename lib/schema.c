@@ -1,0 +1,398 @@
+/* Rule 6, the schema: tensor entries, __metadata__ and the top-level object,
+ * read during the same walk that checks the grammar (json.c). Rule 4 (UTF-8)
+ * is checked first, over the whole header, padding included.
+ *
+ * Rule order: a schema error found early is only recorded; the walk goes on
+ * checking the grammar, and the schema error is reported only if the whole
+ * header is valid JSON. */
+#include "json.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------- schema */
+
+/* Reads an array of integers (shape or data_offsets) into c->dims. Returns the
+ * count through *count, or sets a schema error. The token at the cursor is
+ * known to be an array. */
+static int st__int_array(st__ctx *c, int depth, const char *field, const char *name,
+                         size_t nlen, size_t *count)
+{
+    st__it it;
+    int r;
+    size_t n = 0;
+    if (!st__open(c, &it, depth)) return 0;
+    while ((r = st__arr_next(c, &it)) == 1) {
+        const jsmntok_t *t = &c->tok[c->i];
+        uint64_t v = 0;
+        if (t->type != JSMN_PRIMITIVE) {
+            st__schema_fail(c, ST_E_SCHEMA, st__span_begin(t), name, nlen,
+                            "tensor \"%s\": %s[%zu] must be an integer, found %s",
+                            name, field, n, st__type_name(t, c->js));
+            if (!st__check_value(c, depth)) return 0;
+            n++;
+            continue;
+        }
+        if (!st__check_primitive(c, t)) return 0;
+        if (!st__as_u64(c, t, &v))
+            st__schema_fail(c, ST_E_SCHEMA, (size_t)t->start, name, nlen,
+                            "tensor \"%s\": %s[%zu] must be an integer in 0..2^64-1, found %.*s",
+                            name, field, n, (int)(t->end - t->start > 40 ? 40 : t->end - t->start),
+                            c->js + t->start);
+        c->i++;
+        c->p = (size_t)t->end;
+        if (!c->schema_failed) {
+            if (!st__grow(c, (void **)&c->dims, &c->dims_cap, sizeof(uint64_t), n + 1)) return 0;
+            c->dims[n] = v;
+        }
+        n++;
+    }
+    if (r < 0) return 0;
+    *count = n;
+    return 1;
+}
+
+enum { ST__F_DTYPE = 1, ST__F_SHAPE = 2, ST__F_OFFSETS = 4 };
+
+/* One tensor entry: the value at the cursor, for tensor (name, nlen) whose key
+ * starts at kpos. name is NUL-terminated in the arena (or NULL once the schema
+ * has failed: then only the grammar is checked). */
+static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
+{
+    st_file *f = c->f;
+    const jsmntok_t *t;
+    st__it it;
+    st_tensor *ts;
+    unsigned seen = 0;
+    size_t base = c->nkeys, kn, fpos, ent_pos, shape_pos = 0, offs_pos = 0, rank = 0;
+    uint64_t begin = 0, end = 0;
+    st_dtype dt = ST_DTYPE_INVALID;
+    const char *k;
+    int r;
+    (void)kpos;
+    if (!st__at_token(c, "a tensor entry")) return 0;
+    t = &c->tok[c->i];
+    ent_pos = st__span_begin(t);
+    if (c->schema_failed) return st__check_value(c, 1);
+    if (t->type != JSMN_OBJECT) {
+        st__schema_fail(c, ST_E_SCHEMA, ent_pos, name, nlen,
+                        "tensor \"%s\": entry must be an object with dtype, shape and "
+                        "data_offsets, found %s", name, st__type_name(t, c->js));
+        return st__check_value(c, 1);
+    }
+    if (!st__open(c, &it, 2)) return 0;
+    c->cur_name = name;
+    c->cur_nlen = nlen;
+    while ((r = st__obj_next(c, &it, &k, &kn, &fpos)) == 1) {
+        unsigned bit = 0;
+        const jsmntok_t *v;
+        if (kn == 5 && memcmp(k, "dtype", 5) == 0) bit = ST__F_DTYPE;
+        else if (kn == 5 && memcmp(k, "shape", 5) == 0) bit = ST__F_SHAPE;
+        else if (kn == 12 && memcmp(k, "data_offsets", 12) == 0) bit = ST__F_OFFSETS;
+        if (!bit || c->schema_failed) {
+            /* unknown field: ignored, but must be valid JSON with unique keys */
+            if (!bit && !st__push_key(c, k, kn, fpos)) return 0;
+            if (!st__check_value(c, 2)) return 0;
+            continue;
+        }
+        if (seen & bit) {
+            st__schema_fail(c, ST_E_DUPLICATE, fpos, name, nlen,
+                            "tensor \"%s\": duplicate field \"%.*s\"", name, (int)kn, k);
+            if (!st__check_value(c, 2)) return 0;
+            continue;
+        }
+        seen |= bit;
+        if (!st__at_token(c, "a value")) return 0;
+        v = &c->tok[c->i];
+        if (bit == ST__F_DTYPE) {
+            const char *s;
+            size_t sn;
+            size_t vpos = st__span_begin(v);
+            if (v->type != JSMN_STRING) {
+                st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
+                                "tensor \"%s\": dtype must be a string, found %s", name,
+                                st__type_name(v, c->js));
+                if (!st__check_value(c, 2)) return 0;
+                continue;
+            }
+            if (!st__take_string(c, &s, &sn)) return 0;
+            dt = st_dtype_from_name_n(s, sn);
+            if (dt == ST_DTYPE_INVALID) {
+                char q[64];
+                st__schema_fail(c, ST_E_DTYPE, vpos, name, nlen,
+                                "tensor \"%s\": unknown dtype \"%s\"", name,
+                                st__quote(q, sizeof q, s, sn));
+            }
+        } else {
+            size_t n = 0;
+            const char *field = bit == ST__F_SHAPE ? "shape" : "data_offsets";
+            size_t vpos = st__span_begin(v);
+            if (v->type != JSMN_ARRAY) {
+                st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
+                                "tensor \"%s\": %s must be an array of integers, found %s",
+                                name, field, st__type_name(v, c->js));
+                if (!st__check_value(c, 2)) return 0;
+                continue;
+            }
+            if (!st__int_array(c, 3, field, name, nlen, &n)) return 0;
+            if (c->schema_failed) continue;
+            if (bit == ST__F_SHAPE) {
+                shape_pos = vpos;
+                rank = n;
+                if (n > UINT32_MAX) {
+                    st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
+                                    "tensor \"%s\": rank %zu is too large", name, n);
+                    continue;
+                }
+                if (n) {
+                    uint64_t *sh = (uint64_t *)st__arena_alloc(&f->arena, n * sizeof(uint64_t));
+                    if (!sh) return st__nomem(c);
+                    memcpy(sh, c->dims, n * sizeof(uint64_t));
+                    f->tensors[f->ntensors].shape = sh;
+                } else {
+                    f->tensors[f->ntensors].shape = NULL;
+                }
+            } else {
+                offs_pos = vpos;
+                if (n != 2) {
+                    st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
+                                    "tensor \"%s\": data_offsets must hold exactly 2 integers "
+                                    "[BEGIN, END], found %zu", name, n);
+                    continue;
+                }
+                begin = c->dims[0];
+                end = c->dims[1];
+            }
+        }
+    }
+    c->cur_name = NULL;
+    if (r < 0) return 0;
+    if (!st__pop_keys(c, base, "a tensor entry", name, nlen)) return 0;
+    if (c->schema_failed) return 1;
+    if (seen != (ST__F_DTYPE | ST__F_SHAPE | ST__F_OFFSETS)) {
+        const char *miss = !(seen & ST__F_DTYPE) ? "dtype"
+                         : !(seen & ST__F_SHAPE) ? "shape" : "data_offsets";
+        st__schema_fail(c, ST_E_SCHEMA, ent_pos, name, nlen,
+                        "tensor \"%s\": missing field \"%s\"", name, miss);
+        return 1;
+    }
+    ts = &f->tensors[f->ntensors];
+    ts->name = name;
+    ts->name_len = nlen;
+    ts->dtype = dt;
+    ts->rank = (uint32_t)rank;
+    ts->begin = begin;
+    ts->end = end;
+    f->tmp_pos[f->ntensors] = ((uint64_t)shape_pos << 32) | (uint64_t)offs_pos;
+    f->ntensors++;
+    return 1;
+}
+
+static int st__metadata(st__ctx *c, size_t kpos)
+{
+    st_file *f = c->f;
+    const jsmntok_t *t;
+    st__it it;
+    const char *k;
+    size_t kn, ekpos;
+    int r;
+    if (!st__at_token(c, "a value")) return 0;
+    t = &c->tok[c->i];
+    if (t->type == JSMN_PRIMITIVE && t->end - t->start == 4 && memcmp(c->js + t->start, "null", 4) == 0) {
+        if (!c->schema_failed) f->meta_state = ST_METADATA_NULL;
+        c->i++;
+        c->p = (size_t)t->end;
+        return 1;
+    }
+    if (t->type != JSMN_OBJECT || c->schema_failed) {
+        st__schema_fail(c, ST_E_METADATA, st__span_begin(t), NULL, 0,
+                        "__metadata__ must be an object of strings or null, found %s",
+                        st__type_name(t, c->js));
+        return st__check_value(c, 1);
+    }
+    (void)kpos;
+    f->meta_state = ST_METADATA_OBJECT;
+    if (!st__open(c, &it, 2)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &ekpos)) == 1) {
+        const jsmntok_t *v;
+        char *key = NULL;
+        if (!c->schema_failed) {
+            key = (char *)st__arena_alloc(&f->arena, kn + 1);
+            if (!key) return st__nomem(c);
+            memcpy(key, k, kn);
+            key[kn] = '\0';
+        }
+        if (!st__at_token(c, "a value")) return 0;
+        v = &c->tok[c->i];
+        if (v->type != JSMN_STRING || c->schema_failed) {
+            char q[64];
+            if (!c->schema_failed)
+                st__schema_fail(c, ST_E_METADATA, st__span_begin(v), NULL, 0,
+                                "__metadata__ value of \"%s\" must be a string, found %s",
+                                st__quote(q, sizeof q, key, kn), st__type_name(v, c->js));
+            if (!st__check_value(c, 2)) return 0;
+            continue;
+        }
+        {
+            const char *s;
+            size_t sn;
+            char *val;
+            st_metadata_entry *e;
+            uint32_t dup = 0;
+            int ins;
+            if (!st__take_string(c, &s, &sn)) return 0;
+            val = (char *)st__arena_alloc(&f->arena, sn + 1);
+            if (!val) return st__nomem(c);
+            memcpy(val, s, sn);
+            val[sn] = '\0';
+            if (!st__grow(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, f->nmeta + 1))
+                return 0;
+            e = &f->meta[f->nmeta];
+            e->key = key;
+            e->key_len = kn;
+            e->value = val;
+            e->value_len = sn;
+            if (f->nmeta >= UINT32_MAX - 1) return st__nomem(c);
+            ins = st__hash_insert(&f->meta_hash, c->a, &f->key, f, st__meta_name, key, kn,
+                                  (uint32_t)f->nmeta, &dup);
+            if (ins < 0) return st__nomem(c);
+            if (ins == 0) {
+                char q[64];
+                st__schema_fail(c, ST_E_DUPLICATE, ekpos, NULL, 0,
+                                "duplicate key \"%s\" in __metadata__",
+                                st__quote(q, sizeof q, key, kn));
+                continue;
+            }
+            f->nmeta++;
+        }
+    }
+    return r == 0;
+}
+
+static int st__top(st__ctx *c)
+{
+    st_file *f = c->f;
+    const jsmntok_t *t;
+    st__it it;
+    const char *k;
+    size_t kn, kpos, hint;
+    int r, seen_meta = 0;
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len)
+        return st__json_error(c, c->p, "empty header: expected a JSON object");
+    if ((unsigned char)c->js[c->p] == 0xEF)
+        return st__json_error(c, c->p, "the header starts with a UTF-8 byte order mark");
+    if (c->js[c->p] != '{')
+        return st__json_error(c, c->p, "the header must be a JSON object, found %s",
+                              st__what(c, c->p, b));
+    if (!st__at_token(c, "'{'")) return 0;
+    t = &c->tok[0];
+    hint = t->size > 0 ? (size_t)t->size : 0;
+    if (hint > c->ntok / 2) hint = c->ntok / 2;
+    if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, hint + 1)) return 0;
+    if (!st__grow(c, (void **)&f->tmp_pos, &c->f->tmp_pos_cap, sizeof *f->tmp_pos, hint + 1)) return 0;
+    if (!st__hash_init(&f->names, c->a, hint)) return st__nomem(c);
+    if (!st__hash_init(&f->meta_hash, c->a, 8)) return st__nomem(c);
+    if (!st__open(c, &it, 1)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
+        char *name;
+        uint32_t dup = 0;
+        int ins;
+        if (kn == 12 && memcmp(k, "__metadata__", 12) == 0) {
+            if (seen_meta)
+                st__schema_fail(c, ST_E_DUPLICATE, kpos, NULL, 0, "duplicate key \"__metadata__\"");
+            seen_meta = 1;
+            if (!st__metadata(c, kpos)) return 0;
+            continue;
+        }
+        if (c->schema_failed) {
+            if (!st__check_value(c, 1)) return 0;
+            continue;
+        }
+        if (memchr(k, '\0', kn)) {
+            char q[64];
+            st__schema_fail(c, ST_E_NAME, kpos, k, kn,
+                            "tensor name \"%s\" contains a NUL character (\\u0000)",
+                            st__quote(q, sizeof q, k, kn));
+            if (!st__check_value(c, 1)) return 0;
+            continue;
+        }
+        if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, f->ntensors + 1) ||
+            !st__grow(c, (void **)&f->tmp_pos, &c->f->tmp_pos_cap, sizeof *f->tmp_pos, f->ntensors + 1))
+            return 0;
+        name = (char *)st__arena_alloc(&f->arena, kn + 1);
+        if (!name) return st__nomem(c);
+        memcpy(name, k, kn);
+        name[kn] = '\0';
+        memset(&f->tensors[f->ntensors], 0, sizeof f->tensors[0]);
+        f->tensors[f->ntensors].name = name;
+        f->tensors[f->ntensors].name_len = kn;
+        if (f->ntensors >= UINT32_MAX - 1) return st__nomem(c);
+        ins = st__hash_insert(&f->names, c->a, &f->key, f, st__tensor_name, name, kn,
+                              (uint32_t)f->ntensors, &dup);
+        if (ins < 0) return st__nomem(c);
+        if (ins == 0) {
+            char q[64];
+            st__schema_fail(c, ST_E_DUPLICATE, kpos, name, kn,
+                            "duplicate tensor name \"%s\"", st__quote(q, sizeof q, name, kn));
+            if (!st__check_value(c, 1)) return 0;
+            continue;
+        }
+        if (!st__entry(c, name, kn, kpos)) return 0;
+    }
+    if (r < 0) return 0;
+    st__skip_ws(c);
+    if (c->p < c->len)
+        return st__json_error(c, c->p, "unexpected %s after the header's JSON object",
+                              st__what(c, c->p, b));
+    return 1;
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
+{
+    st__ctx c;
+    const unsigned char *h = f->bytes + 8;
+    size_t n = (size_t)f->header_size, bad = 0;
+    const void *nul;
+    st_status s;
+
+    if (!st__utf8_valid(h, n, &bad))
+        return st__fail(err, ST_E_UTF8, 8 + (uint64_t)bad, NULL, 0,
+                        "header byte 0x%02X at offset %llu is not valid UTF-8 (rule 4)", h[bad],
+                        (unsigned long long)(8 + bad));
+
+    memset(&c, 0, sizeof c);
+    c.f = f;
+    c.a = &f->alloc;
+    c.js = (const char *)h;
+    c.err = err;
+    nul = n ? memchr(h, 0, n) : NULL;
+    c.len = nul ? (size_t)((const unsigned char *)nul - h) : n;
+    f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
+
+    if (st__tokenize(&c) && st__top(&c) && c.len < n) {
+        /* NUL bytes: only NUL and whitespace may follow, and only with the switch */
+        size_t q;
+        for (q = c.len; q < n; q++)
+            if (h[q] != 0 && h[q] != ' ' && h[q] != '\t' && h[q] != '\n' && h[q] != '\r') break;
+        if (q < n)
+            st__json_error(&c, c.len, "NUL byte inside the header");
+        else if (!(flags & ST_LENIENT_NUL_PADDING))
+            st__json_error(&c, c.len, "NUL padding after the header's JSON object (NUL is not "
+                                      "JSON whitespace; ST_LENIENT_NUL_PADDING accepts it)");
+        else
+            f->leniency_used |= ST_LENIENT_NUL_PADDING;
+    }
+    if (c.failed) {
+        s = c.status;
+    } else if (c.schema_failed) {
+        s = (st_status)c.serr.code;
+        if (err) *err = c.serr;
+    } else {
+        s = ST_OK;
+    }
+    st__ctx_free(&c);
+    return s;
+}

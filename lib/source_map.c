@@ -1,0 +1,83 @@
+/* Getting bytes: mapping a file descriptor read-only. (Borrowed buffers need
+ * no code: st_open_memory points the handle at them.) */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+st_status st__source_map_fd(st_file *f, int fd, st_error *err)
+{
+    struct stat stbuf;
+    uint64_t size;
+    void *p;
+    if (fstat(fd, &stbuf) != 0) {
+        int e = errno;
+        st_status s = st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
+                               "cannot stat the file: %s", strerror(e));
+        if (err) err->sys_errno = e;
+        return s;
+    }
+    if (S_ISDIR(stbuf.st_mode)) {
+        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "is a directory, not a file");
+        if (err) err->sys_errno = EISDIR;
+        return ST_E_IO;
+    }
+    if (!S_ISREG(stbuf.st_mode) && !S_ISBLK(stbuf.st_mode)) {
+        return st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
+                        "not a regular file (pipes and sockets cannot be mapped; "
+                        "read it into memory and use st_open_memory)");
+    }
+    if (stbuf.st_size < 0)
+        return st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "negative file size");
+    size = (uint64_t)stbuf.st_size;
+    if (S_ISBLK(stbuf.st_mode)) {
+        off_t end = lseek(fd, 0, SEEK_END);
+        if (end < 0) {
+            int e = errno;
+            st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot size the device: %s",
+                     strerror(e));
+            if (err) err->sys_errno = e;
+            return ST_E_IO;
+        }
+        size = (uint64_t)end;
+    }
+    f->fd = fd;
+    f->size = size;
+    if (size < 8) {
+        /* Nothing to map; rule 1 reports it. */
+        f->bytes = NULL;
+        return ST_OK;
+    }
+    if (size > (uint64_t)SIZE_MAX) {
+        return st__fail(err, ST_E_TOO_BIG, 0, NULL, 0,
+                        "file of %llu bytes is larger than this process can map",
+                        (unsigned long long)size);
+    }
+    p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        st__fail(err, e == ENOMEM ? ST_E_TOO_BIG : ST_E_IO, ST__NO_OFFSET, NULL, 0,
+                 "cannot map %llu bytes: %s", (unsigned long long)size, strerror(e));
+        if (err) err->sys_errno = e;
+        return e == ENOMEM ? ST_E_TOO_BIG : ST_E_IO;
+    }
+    f->map_addr = p;
+    f->map_len = (size_t)size;
+    f->src_kind = ST__SRC_MAP;
+    f->bytes = (const unsigned char *)p;
+    return ST_OK;
+}
+
+void st__source_release(st_file *f)
+{
+    if (f->map_addr) munmap(f->map_addr, f->map_len);
+    f->map_addr = NULL;
+    f->map_len = 0;
+    if (f->own_fd && f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    f->own_fd = 0;
+    f->bytes = NULL;
+}

@@ -1,0 +1,47 @@
+/* Rule 4: the header bytes, padding included, must be valid UTF-8 (RFC 3629:
+ * no overlong forms, no encoded surrogates, nothing above U+10FFFF). */
+#include "internal.h"
+
+#include <string.h>
+
+int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            /* ASCII fast path: 8 bytes at a time */
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080)) break;
+                i += 8;
+            }
+            while (i < n && s[i] < 0x80) i++;
+            continue;
+        }
+        {
+            unsigned lo = 0x80, hi = 0xBF;
+            size_t len, k;
+            if (c >= 0xC2 && c <= 0xDF) len = 2;
+            else if (c >= 0xE0 && c <= 0xEF) {
+                len = 3;
+                if (c == 0xE0) lo = 0xA0;
+                else if (c == 0xED) hi = 0x9F; /* U+D800..DFFF are not characters */
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                len = 4;
+                if (c == 0xF0) lo = 0x90;
+                else if (c == 0xF4) hi = 0x8F; /* nothing above U+10FFFF */
+            } else {
+                *bad = i; /* stray continuation, C0/C1 overlong lead, F5..FF */
+                return 0;
+            }
+            if (n - i < len) { *bad = i; return 0; }
+            if (s[i + 1] < lo || s[i + 1] > hi) { *bad = i; return 0; }
+            for (k = 2; k < len; k++)
+                if ((s[i + k] & 0xC0) != 0x80) { *bad = i; return 0; }
+            i += len;
+        }
+    }
+    return 1;
+}

@@ -1,0 +1,430 @@
+#!/bin/sh
+# End-to-end test of the st-inspect CLI (and make-sample): table output,
+# --check on valid and hostile files, --json compared field by field with the
+# file (python3), exit codes 0/1/2, the exact "FILE: error: " prefix, leniency
+# switches, --max-header, a closed pipe.
+# Usage: tests/check_inspect.sh BUILD_DIR
+# Ends with one line "check_inspect: N passed, M failed"; exits 1 if M > 0.
+set -u
+# shellcheck disable=SC2317,SC2016  # helpers are called indirectly; quoted sh -c scripts
+B=${1:?usage: check_inspect.sh BUILD_DIR}
+npass=0
+nfail=0
+
+finish() {
+    echo "check_inspect: $npass passed, $nfail failed"
+    [ "$nfail" -eq 0 ]
+    exit $?
+}
+
+for prog in st-inspect make-sample; do
+    if [ ! -x "$B/$prog" ]; then
+        echo "check_inspect: $B/$prog is not built (make B=$B examples)"
+        nfail=1; finish
+    fi
+done
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "check_inspect: python3 is required (apt-get install -y python3)"
+    nfail=1; finish
+fi
+
+BDIR=$(cd "$B" && pwd)
+INSPECT=$BDIR/st-inspect
+MAKE_SAMPLE=$BDIR/make-sample
+tmp=$(mktemp -d)
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+TO=""
+command -v timeout >/dev/null 2>&1 && TO="timeout 30"
+
+# ---------------------------------------------------------------- helpers
+
+# run CMD...: stdout to $tmp/out, stderr to $tmp/err, status in $rc.
+run() {
+    # shellcheck disable=SC2086
+    $TO "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+ok() { npass=$((npass + 1)); }
+
+bad() {
+    nfail=$((nfail + 1))
+    echo "FAIL: $1"
+    if [ -s "$tmp/err" ]; then sed -n '1,5s/^/    stderr: /p' "$tmp/err"; fi
+}
+
+# expect NAME CMD...: CMD must succeed.
+expect() {
+    name=$1; shift
+    if "$@"; then ok; else bad "$name"; fi
+}
+
+# expect_rc NAME WANT: the last run exited with WANT.
+expect_rc() {
+    if [ "$rc" -eq "$2" ]; then ok; else bad "$1: exit status $rc, want $2"; fi
+}
+
+has() { grep -F -q -e "$2" "$1"; }          # has FILE TEXT
+empty() { [ ! -s "$1" ]; }                  # empty FILE
+lines() { [ "$(wc -l <"$1")" -eq "$2" ]; }  # lines FILE N
+
+# expect_error NAME FILE STATUS: the last run failed with exit 1, printed
+# nothing on stdout and exactly one line "FILE: error: ... [STATUS..." on stderr.
+expect_error() {
+    expect_rc "$1" 1
+    expect "$1: stdout empty" empty "$tmp/out"
+    expect "$1: one line on stderr" lines "$tmp/err" 1
+    first=$(sed -n 1p "$tmp/err")
+    case "$first" in
+    "$2: error: "*) ok ;;
+    *) bad "$1: stderr does not start with '$2: error: ': $first" ;;
+    esac
+    expect "$1: status $3 named" has "$tmp/err" "[$3"
+}
+
+# ---------------------------------------------------------------- files
+
+run "$MAKE_SAMPLE" "$tmp/sample.safetensors"
+expect_rc "make-sample" 0
+expect "make-sample wrote a file" test -s "$tmp/sample.safetensors"
+run "$MAKE_SAMPLE"
+expect_rc "make-sample without OUT" 2
+if [ ! -s "$tmp/sample.safetensors" ]; then finish; fi
+
+# Hostile and unusual files, built byte by byte.
+python3 - "$tmp" <<'PY' || { echo "check_inspect: could not craft the test files"; nfail=$((nfail + 1)); finish; }
+import json, struct, sys
+d = sys.argv[1]
+def put(name, data):
+    with open(d + "/" + name, "wb") as f:
+        f.write(data)
+def st(header, data=b""):
+    if isinstance(header, str):
+        header = header.encode("utf-8")
+    return struct.pack("<Q", len(header)) + header + data
+sample = open(d + "/sample.safetensors", "rb").read()
+put("truncated.st", sample[:-1])
+put("trailing.st", sample + b"\0\0\0\0")
+put("badjson.st", st('{"a" {"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', b"\0" * 4))
+put("lfs.st", b"version https://git-lfs.github.com/spec/v1\n"
+              b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+              b"size 548105171\n")
+put("html.st", b"<!DOCTYPE html>\n<html><body>Not Found</body></html>\n")
+put("empty.st", b"")
+put("nulpad.st", st(b'{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}' + b"\0" * 6, b"\1\2"))
+put("minimal.st", st("{}"))
+put("meta_null.st", st('{"__metadata__":null,"x":{"dtype":"I8","shape":[3],"data_offsets":[0,3]}}', b"abc"))
+put("meta_empty.st", st('{"x":{"dtype":"BOOL","shape":[],"data_offsets":[0,1]},"__metadata__":{}}', b"\1"))
+# Names with quotes, backslashes, control characters, non-BMP characters (raw
+# and as a surrogate-pair escape), the empty name, bidi and C1 controls;
+# metadata with a NUL. Header order differs from file order on purpose.
+names = ['quote"d', 'back\\slash', 'ctl\n\t\r\x01\x1f\x7f', 'emoji \U0001F600 raw',
+         'pair \U0001F9D0', '', 'na\u00efve', 'bidi\u202eevil', 'c1\u0085x', 'sep\u2028x',
+         'long.' + 'x' * 90 + '.weight']
+entries = []
+for i, n in enumerate(names):
+    key = json.dumps(n, ensure_ascii=(i % 2 == 1))
+    begin = 4 * (len(names) - 1 - i)
+    entries.append('%s:{"dtype":"F32","shape":[1],"data_offsets":[%d,%d]}' % (key, begin, begin + 4))
+meta = '"__metadata__":{"nul":"a\\u0000b","quote":"\\"q\\"","uni":"\\ud83d\\ude00 \u00e9","ctl":"\\u0001\\n\\u007f","":"empty key","back":"\\\\"}'
+put("tricky.st", st("{" + ",".join(entries[:5] + [meta] + entries[5:]) + "}", bytes(range(4 * len(names)))))
+# Many tensors: output far larger than a pipe buffer.
+many = ",".join('"t%05d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}' % (i, i, i + 1) for i in range(6000))
+put("many.st", st("{" + many + "}", b"\0" * 6000))
+PY
+
+# The comparer: st-inspect --json output against the file's own header.
+cat >"$tmp/cmp.py" <<'PY'
+import json, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+raw = open(path, "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+text = raw[8:8 + n].decode("utf-8").rstrip(" \t\r\n\0")
+pairs = lambda kv: kv  # keep order and duplicates: objects as lists of pairs
+hdr = json.loads(text, object_pairs_hook=pairs)
+want_meta, want_t = None, []
+for k, v in hdr:
+    if k == "__metadata__":
+        want_meta = v
+    else:
+        e = dict(v)
+        want_t.append([("name", k), ("dtype", e["dtype"]), ("shape", e["shape"]),
+                       ("data_offsets", e["data_offsets"])])
+want_t.sort(key=lambda t: tuple(t[3][1]))  # stable: ties keep header order
+want = [("header_size", n), ("data_size", len(raw) - 8 - n),
+        ("metadata", want_meta), ("tensors", want_t)]
+with open(out, "rb") as f:
+    body = f.read()
+errors = []
+try:
+    got = json.loads(body.decode("utf-8"), object_pairs_hook=pairs)
+except Exception as e:
+    sys.exit("not one JSON object: %s" % e)
+if [k for k, _ in got] != [k for k, _ in want]:
+    errors.append("top-level keys %r" % [k for k, _ in got])
+g, w = dict(got), dict(want)
+for k in ("header_size", "data_size", "metadata"):
+    if g.get(k) != w[k]:
+        errors.append("%s: got %r, want %r" % (k, g.get(k), w[k]))
+gt = g.get("tensors")
+if not isinstance(gt, list) or len(gt) != len(want_t):
+    errors.append("tensors: got %r entries, want %d" % (len(gt) if isinstance(gt, list) else gt, len(want_t)))
+else:
+    for i, (a, b) in enumerate(zip(gt, want_t)):
+        if a != b:
+            errors.append("tensor %d: got %r, want %r" % (i, a, b))
+for e in errors[:10]:
+    print("    " + e)
+sys.exit(1 if errors else 0)
+PY
+
+# The table checker: every tensor appears in file order with its dtype, shape,
+# offsets and size; names shown with st-inspect's escapes.
+cat >"$tmp/table.py" <<'PY'
+import json, struct, sys
+path, out = sys.argv[1], sys.argv[2]
+raw = open(path, "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n].decode("utf-8").rstrip(" \t\r\n\0"))
+body = open(out, "rb").read()
+bad = [c for c in body if c < 0x20 and c != 0x0A]
+if bad:
+    sys.exit("raw control bytes in the table: %r" % bad[:5])
+text = body.decode("utf-8")
+if "\u202e" in text or "\u0085" in text:
+    sys.exit("raw bidi or C1 control in the table")
+def esc(s):
+    r = []
+    for ch in s:
+        c = ord(ch)
+        if ch == "\\": r.append("\\\\")
+        elif ch == "\n": r.append("\\n")
+        elif ch == "\t": r.append("\\t")
+        elif ch == "\r": r.append("\\r")
+        elif c < 0x20 or c == 0x7F: r.append("\\x%02X" % c)
+        elif 0x80 <= c <= 0x9F or 0x202A <= c <= 0x202E or 0x2066 <= c <= 0x2069 or c in (0x200E, 0x200F):
+            r.append("\\u%04X" % c)
+        else: r.append(ch)
+    return "".join(r) if s else '""'
+ts = [(k, v) for k, v in hdr.items() if k != "__metadata__"]
+ts.sort(key=lambda kv: tuple(kv[1]["data_offsets"]))
+pos = 0
+for i, (k, v) in enumerate(ts):
+    b, e = v["data_offsets"]
+    for piece in ("%d  " % i, esc(k), v["dtype"], "[" + ", ".join(map(str, v["shape"])) + "]",
+                  "[%d, %d)" % (b, e), str(e - b)):
+        j = text.find(piece, pos)
+        if j < 0:
+            sys.exit("tensor %d %r: %r not found after offset %d" % (i, k, piece, pos))
+        pos = j + len(piece)
+meta = hdr.get("__metadata__")
+if meta:
+    for k, v in meta.items():
+        line = "  %s: %s\n" % (esc(k), esc(v))
+        if line not in text:
+            sys.exit("metadata line %r missing" % line)
+summary = "summary: %d tensor%s, header %d bytes" % (len(ts), "" if len(ts) == 1 else "s", n)
+if summary not in text:
+    sys.exit("summary %r missing" % summary)
+PY
+
+S=$tmp/sample.safetensors
+size=$(wc -c <"$S" | tr -d ' ')
+
+# ---------------------------------------------------------------- valid files
+
+run "$INSPECT" "$S"
+expect_rc "table: sample" 0
+expect "table: sample: stderr empty" empty "$tmp/err"
+expect "table: sample: rows, metadata, summary" python3 "$tmp/table.py" "$S" "$tmp/out"
+expect "table: sample: metadata format pt" has "$tmp/out" "  format: pt"
+expect "table: sample: non-ASCII name shown" has "$tmp/out" "self_attn.λ"
+expect "table: sample: no leniency reported" sh -c '! grep -q leniency "$1"' sh "$tmp/out"
+
+run "$INSPECT" --check "$S"
+expect_rc "check: sample" 0
+expect "check: sample: stderr empty" empty "$tmp/err"
+expect "check: sample: ok line" has "$tmp/out" "$S: ok"
+
+run "$INSPECT" --json "$S"
+expect_rc "json: sample" 0
+expect "json: sample: stderr empty" empty "$tmp/err"
+expect "json: sample matches the file" python3 "$tmp/cmp.py" "$S" "$tmp/out"
+
+run "$INSPECT" "$tmp/tricky.st"
+expect_rc "table: tricky names" 0
+expect "table: tricky names escaped, long name kept" python3 "$tmp/table.py" "$tmp/tricky.st" "$tmp/out"
+run "$INSPECT" --json "$tmp/tricky.st"
+expect_rc "json: tricky names" 0
+expect "json: tricky names and metadata with NUL match" python3 "$tmp/cmp.py" "$tmp/tricky.st" "$tmp/out"
+expect "json: NUL in metadata escaped as \\u0000" has "$tmp/out" 'a\u0000b'
+
+for f in minimal meta_null meta_empty; do
+    run "$INSPECT" --json "$tmp/$f.st"
+    expect_rc "json: $f" 0
+    expect "json: $f matches" python3 "$tmp/cmp.py" "$tmp/$f.st" "$tmp/out"
+    run "$INSPECT" "$tmp/$f.st"
+    expect_rc "table: $f" 0
+    expect "table: $f rows" python3 "$tmp/table.py" "$tmp/$f.st" "$tmp/out"
+done
+run "$INSPECT" --json "$tmp/minimal.st"
+expect "json: absent metadata is null" has "$tmp/out" '"metadata": null'
+run "$INSPECT" --json "$tmp/meta_null.st"
+expect "json: null metadata is null" has "$tmp/out" '"metadata": null'
+run "$INSPECT" --json "$tmp/meta_empty.st"
+expect "json: empty metadata is {}" has "$tmp/out" '"metadata": {}'
+run "$INSPECT" "$tmp/minimal.st"
+expect "table: absent metadata" has "$tmp/out" "metadata: none"
+expect "table: no tensors" has "$tmp/out" "summary: 0 tensors"
+run "$INSPECT" "$tmp/meta_null.st"
+expect "table: null metadata" has "$tmp/out" "metadata: none"
+run "$INSPECT" "$tmp/meta_empty.st"
+expect "table: empty metadata" has "$tmp/out" "metadata: {} (empty)"
+expect "table: one tensor" has "$tmp/out" "summary: 1 tensor,"
+
+# ---------------------------------------------------------------- invalid files
+
+run "$INSPECT" --check "$tmp/truncated.st"
+expect_error "check: truncated" "$tmp/truncated.st" "ST_E_COVERAGE at offset $size]"
+run "$INSPECT" --check "$tmp/trailing.st"
+expect_error "check: trailing bytes" "$tmp/trailing.st" "ST_E_COVERAGE at offset $size]"
+run "$INSPECT" --check "$tmp/badjson.st"
+expect_error "check: bad JSON" "$tmp/badjson.st" "ST_E_JSON at offset 13]"
+run "$INSPECT" --check "$tmp/lfs.st"
+expect_error "check: LFS pointer" "$tmp/lfs.st" "ST_E_WRONG_FORMAT at offset 0]"
+expect "check: LFS pointer named" grep -q -i "lfs" "$tmp/err"
+run "$INSPECT" --check "$tmp/html.st"
+expect_error "check: HTML page" "$tmp/html.st" "ST_E_WRONG_FORMAT"
+run "$INSPECT" --check "$tmp/empty.st"
+expect_error "check: empty file" "$tmp/empty.st" "ST_E_HEADER_TOO_SMALL at offset 0]"
+run "$INSPECT" --check "$tmp/missing.st"
+expect_error "check: missing file" "$tmp/missing.st" "ST_E_IO"
+run "$INSPECT" --check "$tmp"
+expect_error "check: a directory" "$tmp" "ST_E_"
+run "$INSPECT" --check "$tmp/nulpad.st"
+expect_error "check: NUL padding" "$tmp/nulpad.st" "ST_E_JSON"
+
+# Several files: one line per bad file, in order; the good one is reported ok.
+run "$INSPECT" --check "$S" "$tmp/truncated.st" "$tmp/lfs.st" "$tmp/missing.st" "$S"
+expect_rc "check: several files" 1
+expect "check: several files: three error lines" lines "$tmp/err" 3
+expect "check: several files: two ok lines" lines "$tmp/out" 2
+i=1
+for f in "$tmp/truncated.st" "$tmp/lfs.st" "$tmp/missing.st"; do
+    line=$(sed -n "${i}p" "$tmp/err")
+    case "$line" in
+    "$f: error: "*) ok ;;
+    *) bad "check: several files: line $i is not for $f: $line" ;;
+    esac
+    i=$((i + 1))
+done
+
+# Table and --json modes on an invalid file.
+run "$INSPECT" "$tmp/truncated.st"
+expect_error "table: truncated" "$tmp/truncated.st" "ST_E_COVERAGE"
+run "$INSPECT" --json "$tmp/lfs.st"
+expect_error "json: LFS pointer" "$tmp/lfs.st" "ST_E_WRONG_FORMAT"
+
+# ---------------------------------------------------------------- leniency
+
+run "$INSPECT" --check --allow-trailing "$tmp/trailing.st"
+expect_rc "check: --allow-trailing" 0
+expect "check: --allow-trailing reports 4 bytes" has "$tmp/out" "4 trailing bytes"
+run "$INSPECT" --allow-trailing "$tmp/trailing.st"
+expect_rc "table: --allow-trailing" 0
+expect "table: --allow-trailing in the summary" has "$tmp/out" "leniency used: trailing bytes (4 bytes"
+run "$INSPECT" --json --allow-trailing "$tmp/trailing.st"
+expect_rc "json: --allow-trailing" 0
+expect "json: --allow-trailing data_size counts them" python3 "$tmp/cmp.py" "$tmp/trailing.st" "$tmp/out"
+run "$INSPECT" --check --allow-trailing "$tmp/truncated.st"
+expect_error "check: --allow-trailing still refuses truncation" "$tmp/truncated.st" "ST_E_COVERAGE"
+run "$INSPECT" --check --allow-nul-padding "$tmp/nulpad.st"
+expect_rc "check: --allow-nul-padding" 0
+expect "check: --allow-nul-padding reported" has "$tmp/out" "NUL padding"
+run "$INSPECT" --allow-nul-padding "$tmp/nulpad.st"
+expect_rc "table: --allow-nul-padding" 0
+expect "table: --allow-nul-padding in the summary" has "$tmp/out" "NUL padding in the header"
+run "$INSPECT" --json --allow-nul-padding "$tmp/nulpad.st"
+expect "json: --allow-nul-padding matches" python3 "$tmp/cmp.py" "$tmp/nulpad.st" "$tmp/out"
+run "$INSPECT" --check --allow-nul-padding "$tmp/trailing.st"
+expect_error "check: one switch does not enable the other" "$tmp/trailing.st" "ST_E_COVERAGE"
+
+# ---------------------------------------------------------------- --max-header
+
+hsize=$(python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1],"rb").read(8))[0])' "$S")
+run "$INSPECT" --check --max-header "$hsize" "$S"
+expect_rc "max-header: equal to the header size" 0
+run "$INSPECT" --check --max-header=$((hsize - 1)) "$S"
+expect_error "max-header: one below" "$S" "ST_E_HEADER_TOO_LARGE at offset 0]"
+run "$INSPECT" --check --max-header 0 "$S"
+expect_rc "max-header: 0 is the default" 0
+run "$INSPECT" --check --max-header 2000000000 "$S"
+expect_rc "max-header: the limit" 0
+for v in 2000000001 abc -1 1x "" 99999999999999999999999; do
+    run "$INSPECT" --check --max-header "$v" "$S"
+    expect_rc "max-header: '$v' is a usage error" 2
+done
+run "$INSPECT" --check "$S" --max-header
+expect_rc "max-header: missing value" 2
+
+# ---------------------------------------------------------------- usage
+
+run "$INSPECT"
+expect_rc "usage: no argument" 2
+expect "usage: no argument prints usage" has "$tmp/err" "usage:"
+run "$INSPECT" --json
+expect_rc "usage: --json without a file" 2
+run "$INSPECT" --bogus "$S"
+expect_rc "usage: unknown option" 2
+expect "usage: unknown option named" has "$tmp/err" "--bogus"
+run "$INSPECT" "$S" -x
+expect_rc "usage: unknown option after the file" 2
+run "$INSPECT" --json "$S" "$S"
+expect_rc "usage: --json with two files" 2
+expect "usage: --json with two files prints nothing on stdout" empty "$tmp/out"
+run "$INSPECT" "$S" "$S"
+expect_rc "usage: table with two files" 2
+run "$INSPECT" --check --json "$S"
+expect_rc "usage: --check with --json" 2
+run "$INSPECT" --help
+expect_rc "usage: --help" 0
+expect "usage: --help on stdout" has "$tmp/out" "usage:"
+expect "usage: --help stderr empty" empty "$tmp/err"
+run "$INSPECT" --version
+expect_rc "usage: --version" 0
+expect "usage: --version format" grep -E -q '^st-inspect \(libsafetensors\) [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out"
+cp "$S" "$tmp/-dash.st"
+(cd "$tmp" && $TO "$INSPECT" --check -- -dash.st >out 2>err); rc=$?
+expect_rc "usage: -- ends the options" 0
+(cd "$tmp" && $TO "$INSPECT" --check -dash.st >out 2>err); rc=$?
+expect_rc "usage: a dash name without -- is an option" 2
+run "$INSPECT" --check "$S" -- "$tmp/missing.st"
+expect_rc "usage: files after --" 1
+expect "usage: files after --: the first file checked" has "$tmp/out" "$S: ok"
+expect "usage: files after --: the second one too" has "$tmp/err" "$tmp/missing.st: error: "
+
+# ---------------------------------------------------------------- output
+
+# A reader that goes away: no hang, no crash, no error message for EPIPE
+# (SIGPIPE ignored so that the write error is seen by the program).
+(
+    trap '' PIPE
+    { $TO "$INSPECT" --json "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -c 100 >/dev/null
+)
+rc=$(cat "$tmp/rc")
+expect_rc "closed pipe: exit status 1" 1
+expect "closed pipe: no message for EPIPE" empty "$tmp/err"
+{ $TO "$INSPECT" "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -n 3 >/dev/null
+rc=$(cat "$tmp/rc")
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || [ "$rc" -eq 141 ]; then ok; else bad "closed pipe (SIGPIPE default): exit status $rc"; fi
+run "$INSPECT" --json "$tmp/many.st"
+expect_rc "json: 6000 tensors" 0
+expect "json: 6000 tensors match" python3 "$tmp/cmp.py" "$tmp/many.st" "$tmp/out"
+if [ -w /dev/full ]; then
+    $TO "$INSPECT" "$S" >/dev/full 2>"$tmp/err"; rc=$?
+    expect_rc "stdout full: exit status 1" 1
+    expect "stdout full: reported" has "$tmp/err" "error writing to stdout"
+fi
+
+finish
