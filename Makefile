@@ -27,8 +27,8 @@ ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 BASE_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude
-LIB_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -Ilib
-LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+LIB_CFLAGS  = $(BASE_CFLAGS) -fPIC -fvisibility=hidden -pthread -Ilib
+LDFLAGS_ALL = $(SANFLAGS) -pthread $(LDFLAGS)
 
 HDR := include/safetensors.h
 VERSION_MAJOR := $(shell sed -n 's/^\#define ST_VERSION_MAJOR \([0-9][0-9]*\).*/\1/p' $(HDR))

@@ -177,10 +177,24 @@ static size_t utf8_len(unsigned char c)
     return 1;
 }
 
-/* Appends s[0..n) made safe for a terminal: C0/C1 controls, DEL and the bidi
- * override characters escaped, backslash doubled. Stops before max_cols columns
- * would be exceeded (0 = no limit); returns the columns used and sets *cut when
- * something was left out. One code point counts as one column. */
+/* Terminal columns of a printable code point: 2 for the common wide ranges
+ * (CJK, Hangul, fullwidth forms, emoji), else 1. An approximation of wcwidth()
+ * that does not depend on the locale. */
+static int cp_cols(unsigned long cp)
+{
+    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+        (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+        (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+        (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
+/* Appends s[0..n) made safe for a terminal: C0/C1 controls, DEL, the bidi
+ * controls, line/paragraph separators and BOM escaped, backslash doubled (unless
+ * keep_backslash). Stops before max_cols columns would be exceeded (0 = no
+ * limit); returns the columns used and sets *cut when something was left out. */
 static size_t sb_put_text_x(sbuf *b, const char *s, uint64_t n, size_t max_cols, int *cut,
                             int keep_backslash)
 {
@@ -198,6 +212,9 @@ static size_t sb_put_text_x(sbuf *b, const char *s, uint64_t n, size_t max_cols,
         if (seq == 2) cp = ((u[i] & 0x1Ful) << 6) | (u[i + 1] & 0x3Ful);
         else if (seq == 3)
             cp = ((u[i] & 0x0Ful) << 12) | ((u[i + 1] & 0x3Ful) << 6) | (u[i + 2] & 0x3Ful);
+        else if (seq == 4)
+            cp = ((u[i] & 0x07ul) << 18) | ((u[i + 1] & 0x3Ful) << 12) |
+                 ((u[i + 2] & 0x3Ful) << 6) | (u[i + 3] & 0x3Ful);
         if (cp == '\\' && !keep_backslash) strcpy(esc, "\\\\");
         else if (cp == '\n') strcpy(esc, "\\n");
         else if (cp == '\t') strcpy(esc, "\\t");
@@ -205,12 +222,13 @@ static size_t sb_put_text_x(sbuf *b, const char *s, uint64_t n, size_t max_cols,
         else if (seq == 1 && (cp < 0x20 || cp >= 0x7F))
             sprintf(esc, "\\x%02X", (unsigned)cp);
         else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-                 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F)
+                 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F ||
+                 cp == 0x061C || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
             sprintf(esc, "\\u%04lX", cp);
         else
             unit = s + i;
         ulen = unit == esc ? strlen(esc) : seq;
-        ucols = unit == esc ? ulen : 1;
+        ucols = unit == esc ? ulen : (size_t)cp_cols(cp);
         if (max_cols && cols + ucols > max_cols) {
             if (cut) *cut = 1;
             break;

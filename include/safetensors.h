@@ -167,6 +167,10 @@ ST_API unsigned st_dtype_bits(int dtype);
 /* Open behaviour. */
 #define ST_OPEN_CLOSE_FD          0x100u /* st_open_fd: the handle owns fd (closed at
                                             st_close, and on failure too) */
+#define ST_OPEN_READ              0x200u /* st_open_path / st_open_fd: read the whole
+                                            file into memory the handle owns instead
+                                            of mapping it (network filesystems, hosts
+                                            without mmap, files that may change) */
 
 /* Default and largest accepted header caps. The largest is bounded by the
  * tokenizer's 32-bit positions. */
@@ -327,6 +331,173 @@ ST_API st_status st_tensor_as_u64(const st_tensor *t, const uint64_t **out);
  */
 ST_API st_status st_tensor_copy(const st_tensor *t, uint64_t byte_offset,
                                 void *dst, uint64_t size);
+
+/*
+ * Copies count elements starting at element first into dst in HOST byte order
+ * (a plain copy on little-endian hosts; byte-swapped per element on big-endian
+ * ones; C64 swaps each float). dst needs count * element-size bytes, any
+ * alignment.
+ *   ST_E_INVALID_ARGUMENT  t NULL, or dst NULL with count > 0
+ *   ST_E_DTYPE_MISMATCH    sub-byte dtype (F4, F6_*): use st_tensor_copy()
+ *   ST_E_RANGE             first + count exceeds t->numel (nothing copied)
+ */
+ST_API st_status st_tensor_copy_elements(const st_tensor *t, uint64_t first, uint64_t count,
+                                         void *dst);
+
+/* ---------------------------------------------------------------- reading for engines */
+
+/*
+ * Alignment of the tensor's first byte in the FILE: the largest power of two
+ * that divides t->offset, capped at 4096 (4096 when the offset is 0). Engines
+ * planning O_DIRECT or GPU-direct reads use it with t->offset and t->nbytes.
+ * 0 for NULL.
+ */
+ST_API uint64_t st_tensor_file_alignment(const st_tensor *t);
+
+/*
+ * Copies size bytes of the tensor, starting byte_offset bytes into it, into dst
+ * through the file descriptor (pread in large chunks, retried on EINTR and short
+ * reads) instead of through the mapping: no page faults on the mapping, and a
+ * file truncated or changed after open gives ST_E_IO instead of SIGBUS. For a
+ * handle made by st_open_memory or ST_OPEN_READ it is a memcpy.
+ *   ST_E_INVALID_ARGUMENT  file or t NULL, or dst NULL with size > 0
+ *   ST_E_RANGE             byte_offset + size exceeds t->nbytes (nothing read)
+ *   ST_E_IO                read error or end of file (sys_errno set; a short read
+ *                          means the file shrank since open)
+ * t must come from file. Thread-safe (pread does not move the file position).
+ */
+ST_API st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_offset,
+                                void *dst, uint64_t size, st_error *err);
+
+typedef enum st_advice {
+    ST_ADVICE_WILLNEED = 1,   /* will be read soon: start reading ahead */
+    ST_ADVICE_DONTNEED = 2,   /* done with it: the pages may be dropped */
+    ST_ADVICE_SEQUENTIAL = 3, /* will be read in order */
+    ST_ADVICE_RANDOM = 4      /* will be read out of order */
+} st_advice;
+
+/*
+ * A hint about the tensor's pages in the mapping (madvise on the page-aligned
+ * range that covers it). ST_OK also when the handle has no mapping (nothing to
+ * do). ST_E_INVALID_ARGUMENT for NULL or an unknown advice; ST_E_IO if the
+ * kernel refuses.
+ */
+ST_API st_status st_tensor_advise(const st_file *file, const st_tensor *t, st_advice advice);
+
+/*
+ * Faults the tensor's pages in now and reports failure as a status instead of
+ * a SIGBUS later: MADV_POPULATE_READ where the kernel has it (Linux 5.14+);
+ * elsewhere it checks the file is still long enough (fstat) and then touches
+ * one byte per page, which can still fault if the file shrinks in between (see
+ * docs/security.md). ST_E_IO when the file is shorter than at open.
+ */
+ST_API st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_error *err);
+
+/* ---------------------------------------------------------------- conversion */
+
+/*
+ * Converts count elements starting at element first of a buffer of dtype
+ * elements (src points at element 0) to float. Exact for every 8- and 16-bit
+ * float format (all are subsets of float); NaN stays NaN, infinities and signed
+ * zeros are kept; F64 and 32/64-bit integers round to nearest-even float.
+ *   F8_E4M3 / F8_E5M2     OCP 8-bit formats (E4M3: no infinities, S.1111.111 NaN;
+ *                         E5M2: IEEE-like with infinities)
+ *   F8_E4M3FNUZ / F8_E5M2FNUZ  no infinities, no negative zero, 0x80 is the NaN
+ *   F8_E8M0               OCP MX scale: 2^(e-127), 0xFF is NaN
+ *   F4 (E2M1)             two per byte; element 2k is the LOW nibble of byte k
+ *                         (PyTorch float4_e2m1fn_x2 order); no NaN or infinity
+ *   F6_E2M3 / F6_E3M2     four per 3 bytes, packed little-endian: element 4k+j
+ *                         occupies bits 6j..6j+5 of the 24-bit little-endian
+ *                         word made of bytes 3k..3k+2; no NaN or infinity
+ *   BOOL                  0 -> 0.0, anything else -> 1.0
+ * Statuses: ST_E_INVALID_ARGUMENT (NULL with count > 0, unknown dtype),
+ * ST_E_DTYPE_MISMATCH (C64). Any alignment of src and dst.
+ */
+ST_API st_status st_convert_to_f32(int dtype, const void *src, uint64_t first, uint64_t count,
+                                   float *dst);
+
+/* Same for a tensor, with the range checked against t->numel (ST_E_RANGE). */
+ST_API st_status st_tensor_to_f32(const st_tensor *t, uint64_t first, uint64_t count,
+                                  float *dst);
+
+/* float -> BF16 / F16 bit patterns, round to nearest, ties to even. NaN stays a
+ * (quiet) NaN with its sign; F16 overflows to infinity; subnormals are exact
+ * where representable. */
+ST_API void st_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
+ST_API void st_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+
+/* ---------------------------------------------------------------- sharded models */
+
+/*
+ * A model split into shards with a model.safetensors.index.json
+ * ({"metadata": {...}, "weight_map": {"tensor": "shard file", ...}}), seen as
+ * one logical model. Shards open lazily, at most max_open_shards at once (the
+ * least recently used unpinned shard is closed to make room).
+ *
+ * Checks: shard paths must be relative, without "..", without a NUL, and must
+ * not resolve (symlinks followed) outside the index's directory; every tensor
+ * named in the weight map must be in its shard and every tensor in a shard must
+ * be named in the weight map for that shard (checked when the shard is opened,
+ * or for all shards at st_model_open with ST_MODEL_VALIDATE_ALL); a name listed
+ * twice in the weight map is ST_E_DUPLICATE. Errors name the shard in the message
+ * and the tensor in err->tensor.
+ */
+typedef struct st_model st_model;
+
+#define ST_MODEL_VALIDATE_ALL 0x1u /* open and check every shard during st_model_open */
+
+typedef struct st_model_options {
+    uint32_t struct_size;                /* sizeof(st_model_options) */
+    uint32_t flags;                      /* ST_MODEL_* */
+    uint32_t max_open_shards;            /* 0 for the default of 16; at least 1 */
+    const st_open_options *file_options; /* for each shard; NULL for defaults */
+} st_model_options;
+
+#define ST_MODEL_OPTIONS_INIT { (uint32_t)sizeof(st_model_options), 0u, 0u, NULL }
+
+/* One tensor of the model: its name, its shard, and its position in the
+ * model's order (shards in weight-map order of first appearance, then names in
+ * byte order within a shard). Lives in the model. */
+typedef struct st_model_entry {
+    const char *name;
+    uint64_t name_len;
+    uint64_t shard;
+    uint64_t index;
+} st_model_entry;
+
+/*
+ * Opens an index file (*.index.json), a directory holding exactly one
+ * *.safetensors.index.json, or a single .safetensors file (a model of one
+ * shard). Reads only the index (and with ST_MODEL_VALIDATE_ALL every shard's
+ * header). Statuses: those of st_open_*, plus ST_E_JSON / ST_E_SCHEMA for a bad
+ * index, ST_E_NAME for an unsafe shard path, ST_E_DUPLICATE, ST_E_NOT_FOUND.
+ */
+ST_API st_status st_model_open(st_model **out, const char *path, const st_model_options *opts,
+                               st_error *err);
+/* Closes every shard. NULL is a no-op. No shard may still be acquired. */
+ST_API void st_model_close(st_model *model);
+
+ST_API uint64_t st_model_tensor_count(const st_model *model);
+ST_API uint64_t st_model_shard_count(const st_model *model);
+/* The shard's path as written in the index (relative to its directory). */
+ST_API const char *st_model_shard_name(const st_model *model, uint64_t shard);
+ST_API const st_model_entry *st_model_entry_at(const st_model *model, uint64_t index);
+ST_API const st_model_entry *st_model_find(const st_model *model, const char *name);
+ST_API const st_model_entry *st_model_find_n(const st_model *model, const char *name,
+                                             size_t name_len);
+
+/*
+ * Opens the shard if needed (validating it against the weight map) and pins it:
+ * *out stays valid until the matching st_model_release(). Thread-safe: any
+ * number of threads may acquire and release concurrently. Statuses are those
+ * of st_open_path plus ST_E_NOT_FOUND (a weight-map tensor missing from the
+ * shard) and ST_E_SCHEMA (a shard tensor the weight map does not name), and
+ * ST_E_INVALID_ARGUMENT for a bad shard number. When every open slot is pinned,
+ * the limit is exceeded temporarily rather than failing.
+ */
+ST_API st_status st_model_acquire(st_model *model, uint64_t shard, const st_file **out,
+                                  st_error *err);
+ST_API void st_model_release(st_model *model, uint64_t shard);
 
 /* ---------------------------------------------------------------- metadata */
 

@@ -192,7 +192,7 @@ bad = [c for c in body if c < 0x20 and c != 0x0A]
 if bad:
     sys.exit("raw control bytes in the table: %r" % bad[:5])
 text = body.decode("utf-8")
-if "\u202e" in text or "\u0085" in text:
+if any(ch in text for ch in "\u202e\u0085\u2028"):
     sys.exit("raw bidi or C1 control in the table")
 def esc(s):
     r = []
@@ -203,7 +203,7 @@ def esc(s):
         elif ch == "\t": r.append("\\t")
         elif ch == "\r": r.append("\\r")
         elif c < 0x20 or c == 0x7F: r.append("\\x%02X" % c)
-        elif 0x80 <= c <= 0x9F or 0x202A <= c <= 0x202E or 0x2066 <= c <= 0x2069 or c in (0x200E, 0x200F):
+        elif 0x80 <= c <= 0x9F or 0x202A <= c <= 0x202E or 0x2066 <= c <= 0x2069 or c in (0x200E, 0x200F, 0x061C, 0x2028, 0x2029, 0xFEFF):
             r.append("\\u%04X" % c)
         else: r.append(ch)
     return "".join(r) if s else '""'
