@@ -96,7 +96,8 @@ ST_API const char *st_status_message(int status);
 
 #define ST_ERROR_HAS_OFFSET 1u /* offset is meaningful */
 #define ST_ERROR_HAS_TENSOR 2u /* tensor holds (a prefix of) the tensor's name */
-#define ST_ERROR_TENSOR_TRUNCATED 4u /* the name did not fit in tensor[] */
+#define ST_ERROR_TENSOR_TRUNCATED 4u /* tensor[] holds only a prefix of the name (it
+                                        did not fit, or it contains a NUL) */
 
 /*
  * Optional out-parameter of every call that can fail. When a non-NULL pointer is
@@ -165,12 +166,14 @@ ST_API unsigned st_dtype_bits(int dtype);
 #define ST_LENIENT_TRAILING_BYTES 0x1u /* accept bytes after the last tensor */
 #define ST_LENIENT_NUL_PADDING    0x2u /* accept NUL bytes after the header's JSON */
 /* Open behaviour. */
-#define ST_OPEN_CLOSE_FD          0x100u /* st_open_fd: the handle owns fd (closed at
-                                            st_close, and on failure too) */
+#define ST_OPEN_CLOSE_FD          0x100u /* st_open_fd only: the handle owns fd (closed
+                                            at st_close, and on failure too);
+                                            refused by st_open_path / _memory */
 #define ST_OPEN_READ              0x200u /* st_open_path / st_open_fd: read the whole
                                             file into memory the handle owns instead
                                             of mapping it (network filesystems, hosts
-                                            without mmap, files that may change) */
+                                            without mmap, files that may change);
+                                            ignored by st_open_memory */
 
 /* Default and largest accepted header caps. The largest is bounded by the
  * tokenizer's 32-bit positions. */
@@ -191,7 +194,8 @@ typedef struct st_allocator {
 /*
  * Options that can grow: always start from ST_OPEN_OPTIONS_INIT, then set fields.
  *   struct_size     sizeof(st_open_options) as the caller compiled it
- *   flags           ST_LENIENT_* and ST_OPEN_* bits; unknown bits are an error
+ *   flags           ST_LENIENT_* and ST_OPEN_* bits; unknown bits are
+ *                   ST_E_INVALID_ARGUMENT (and ST_OPEN_CLOSE_FD outside st_open_fd)
  *   max_header_size 0 for ST_DEFAULT_MAX_HEADER_SIZE; else the cap (inclusive),
  *                   at most ST_MAX_HEADER_SIZE_LIMIT
  *   allocator       NULL for malloc/realloc/free; else copied into the handle
@@ -222,8 +226,11 @@ ST_API st_status st_open_path(st_file **out, const char *path,
 
 /*
  * Same, from an open file descriptor positioned anywhere (the whole file is read
- * from offset 0). The descriptor is not closed unless opts->flags has
- * ST_OPEN_CLOSE_FD, in which case it is closed at st_close() or on failure.
+ * from offset 0; the descriptor's position is not moved). The descriptor is not
+ * closed unless opts->flags has ST_OPEN_CLOSE_FD, in which case it is closed at
+ * st_close() or on failure (with ST_OPEN_READ: as soon as the file is read).
+ * Without that flag the caller may close it right after this call: a mapped
+ * handle keeps a private duplicate (F_DUPFD_CLOEXEC) for st_tensor_read.
  */
 ST_API st_status st_open_fd(st_file **out, int fd, const st_open_options *opts,
                             st_error *err);
@@ -289,8 +296,9 @@ ST_API uint64_t st_tensor_count(const st_file *file);
  * or file is NULL. Zero-size tensors at one offset keep header order. */
 ST_API const st_tensor *st_tensor_at(const st_file *file, uint64_t index);
 /* Lookup by exact (unescaped) name in O(1) expected time; NULL if absent or if an
- * argument is NULL. The _n variant takes a length (the name may then hold any
- * bytes; a name with NUL is never found). */
+ * argument is NULL (also for st_tensor_find_n(f, NULL, 0): use "" for the empty
+ * name). The _n variant takes a length and needs no terminator; a name holding
+ * NUL is never found (no tensor name contains NUL). */
 ST_API const st_tensor *st_tensor_find(const st_file *file, const char *name);
 ST_API const st_tensor *st_tensor_find_n(const st_file *file, const char *name,
                                          size_t name_len);
@@ -304,7 +312,9 @@ ST_API const st_tensor *st_tensor_find_n(const st_file *file, const char *name,
  *   ST_E_MISALIGNED        the data address is not aligned for the type (common
  *                          in unpadded files: use st_tensor_copy())
  *   ST_E_BYTE_ORDER        multi-byte type on a big-endian host
- * A tensor with no elements gives ST_OK and a pointer that must not be read.
+ * A tensor with no elements gives ST_OK (whatever its address) and a pointer that
+ * must not be read. Checks run in the order listed: a wrong dtype is reported
+ * before a misaligned address.
  * BOOL is returned as bytes (any value, not only 0 and 1). F16 and BF16 are
  * returned as raw uint16_t bit patterns, C64 as float pairs (real, imaginary).
  */
@@ -389,7 +399,8 @@ ST_API st_status st_tensor_advise(const st_file *file, const st_tensor *t, st_ad
  * a SIGBUS later: MADV_POPULATE_READ where the kernel has it (Linux 5.14+);
  * elsewhere it checks the file is still long enough (fstat) and then touches
  * one byte per page, which can still fault if the file shrinks in between (see
- * docs/security.md). ST_E_IO when the file is shorter than at open.
+ * docs/security.md). ST_E_IO when the file no longer holds all of this
+ * tensor's bytes. ST_OK with nothing to do for handles without a mapping.
  */
 ST_API st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_error *err);
 
@@ -507,8 +518,9 @@ typedef enum st_metadata_state {
     ST_METADATA_OBJECT = 2  /* an object, possibly empty */
 } st_metadata_state;
 
-/* A metadata entry: unescaped, NUL-terminated key and value with lengths (a value
- * may contain NUL; use value_len). Lives inside the handle. */
+/* A metadata entry: unescaped, NUL-terminated key and value with lengths (keys and
+ * values may contain NUL written as \u0000: use key_len / value_len; such a key is
+ * found only by st_metadata_find_n). Lives inside the handle. */
 typedef struct st_metadata_entry {
     const char *key;
     uint64_t key_len;
@@ -522,7 +534,7 @@ ST_API st_metadata_state st_metadata_state_of(const st_file *file);
 ST_API uint64_t st_metadata_count(const st_file *file);
 /* Entry by position in header order; NULL if out of range. */
 ST_API const st_metadata_entry *st_metadata_at(const st_file *file, uint64_t index);
-/* Entry by key, O(1) expected; NULL if absent. */
+/* Entry by key, O(1) expected; NULL if absent or if an argument is NULL. */
 ST_API const st_metadata_entry *st_metadata_find(const st_file *file, const char *key);
 ST_API const st_metadata_entry *st_metadata_find_n(const st_file *file,
                                                    const char *key, size_t key_len);

@@ -35,8 +35,15 @@ st_dtype st_dtype_from_name_n(const char *name, size_t len)
 {
     int i;
     if (!name || len < 2 || len > 11) return ST_DTYPE_INVALID;
+    /* the common ones first, without a scan */
+    if (len == 4 && memcmp(name, "BF16", 4) == 0) return ST_BF16;
+    if (len == 3 && name[0] == 'F') {
+        if (name[1] == '3' && name[2] == '2') return ST_F32;
+        if (name[1] == '1' && name[2] == '6') return ST_F16;
+    }
     for (i = 1; i < ST_DTYPE_COUNT_; i++)
-        if (st__dtypes[i].len == len && memcmp(st__dtypes[i].name, name, len) == 0)
+        if (st__dtypes[i].len == len && st__dtypes[i].name[0] == name[0] &&
+            memcmp(st__dtypes[i].name, name, len) == 0)
             return (st_dtype)i;
     return ST_DTYPE_INVALID;
 }

@@ -32,8 +32,7 @@ const st_tensor *st_tensor_at(const st_file *file, uint64_t index)
 const st_tensor *st_tensor_find_n(const st_file *file, const char *name, size_t name_len)
 {
     int64_t i;
-    if (!file || (!name && name_len)) return NULL;
-    if (!name) name = "";
+    if (!file || !name) return NULL;
     i = st__hash_find(&file->names, &file->key, file, st__tensor_name, name, name_len);
     return i < 0 ? NULL : &file->tensors[i];
 }
@@ -63,8 +62,7 @@ const st_metadata_entry *st_metadata_at(const st_file *file, uint64_t index)
 const st_metadata_entry *st_metadata_find_n(const st_file *file, const char *key, size_t key_len)
 {
     int64_t i;
-    if (!file || (!key && key_len) || !file->nmeta) return NULL;
-    if (!key) key = "";
+    if (!file || !key || !file->nmeta) return NULL;
     i = st__hash_find(&file->meta_hash, &file->key, file, st__meta_name, key, key_len);
     return i < 0 ? NULL : &file->meta[i];
 }

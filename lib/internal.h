@@ -52,8 +52,10 @@ extern const st_allocator st__default_allocator;
 st_status st__fail(st_error *err, st_status status, uint64_t offset, const char *name,
                    size_t name_len, const char *fmt, ...) ST__PRINTF(6, 7);
 st_status st__vfail(st_error *err, st_status status, uint64_t offset, const char *name,
-                    size_t name_len, const char *fmt, va_list ap);
+                    size_t name_len, const char *fmt, va_list ap) ST__PRINTF(6, 0);
 void st__clear_error(st_error *err);
+/* Appends suffix to err->message if it fits whole. */
+void st__append(st_error *err, const char *suffix);
 /* Writes a name for a message: at most max bytes, control characters and '"'
  * escaped, "..." if cut. Returns out. */
 const char *st__quote(char *out, size_t out_size, const char *s, size_t len);
@@ -99,7 +101,7 @@ int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owne
 
 /* ---------------------------------------------------------------- the handle */
 
-enum { ST__SRC_MEMORY = 0, ST__SRC_MAP = 1 };
+enum { ST__SRC_MEMORY = 0, ST__SRC_MAP = 1, ST__SRC_READ = 2 };
 
 struct st_file {
     st_allocator alloc;
@@ -111,6 +113,8 @@ struct st_file {
     size_t map_len;
     int fd;      /* -1 if none */
     int own_fd;  /* close fd at st_close */
+    void *owned;      /* ST__SRC_READ: the file's bytes, from alloc */
+    size_t owned_len; /* its size */
     /* frame */
     uint64_t header_size;
     uint64_t data_offset;
@@ -141,7 +145,16 @@ struct st_file {
 
 /* Source: fills bytes/size (and mapping or fd). Frees nothing on failure. */
 st_status st__source_map_fd(st_file *f, int fd, st_error *err);
+/* ST_OPEN_READ: reads the whole file into owned memory instead; closes an owned
+ * fd once read (the handle no longer needs it). */
+st_status st__source_read_fd(st_file *f, int fd, st_error *err);
 void st__source_release(st_file *f);
+
+/* pread size bytes at off, in chunks, retrying EINTR. Returns 0 (*done == size,
+ * or less at end of file) or the errno of the failed call (*done bytes read). */
+int st__pread_full(int fd, void *dst, uint64_t size, uint64_t off, uint64_t *done);
+/* Copies count units of unit bytes, reversing the bytes of each. */
+void st__copy_swapped(void *dst, const void *src, uint64_t count, size_t unit);
 
 /* Frame: rules 1-3. Sets header_size and data_offset. */
 st_status st__frame(st_file *f, uint64_t cap, st_error *err);

@@ -22,7 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ST__TOK_WINDOW 128
+
 /* ---------------------------------------------------------------- errors */
+
+uint64_t st__file_pos(const st__ctx *c, size_t pos)
+{
+    return (c->no_prefix ? 0u : 8u) + (uint64_t)pos;
+}
 
 int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...) ST__PRINTF(3, 4);
 int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...)
@@ -32,8 +39,9 @@ int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...)
     c->failed = 1;
     c->status = ST_E_JSON;
     va_start(ap, fmt);
-    st__vfail(c->err, ST_E_JSON, 8 + (uint64_t)pos, NULL, 0, fmt, ap);
+    st__vfail(c->err, ST_E_JSON, st__file_pos(c, pos), NULL, 0, fmt, ap);
     va_end(ap);
+    st__append(c->err, " (rule 5)");
     return 0;
 }
 
@@ -55,8 +63,11 @@ void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size
     if (c->schema_failed) return;
     c->schema_failed = 1;
     va_start(ap, fmt);
-    st__vfail(&c->serr, s, 8 + (uint64_t)pos, name, nlen, fmt, ap);
+    st__vfail(&c->serr, s, st__file_pos(c, pos), name, nlen, fmt, ap);
     va_end(ap);
+    st__append(&c->serr, s == ST_E_DUPLICATE || s == ST_E_NAME
+                             ? " (rule 6; stricter than the reference, FORMAT.md section 5)"
+                             : " (rule 6)");
 }
 
 /* A short printable form of the byte at pos, for messages. */
@@ -332,12 +343,12 @@ int st__as_u64(const st__ctx *c, const jsmntok_t *t, uint64_t *v)
     const char *s = c->js + t->start;
     size_t n = (size_t)(t->end - t->start), k;
     uint64_t x = 0;
-    if (n == 0 || s[0] < '0' || s[0] > '9') return 0;
+    /* up to 19 digits cannot overflow; 20 digits are compared with 2^64-1 */
+    if (n == 0 || n > 20) return 0;
+    if (n == 20 && memcmp(s, "18446744073709551615", 20) > 0) return 0;
     for (k = 0; k < n; k++) {
-        unsigned d;
-        if (s[k] < '0' || s[k] > '9') return 0; /* fraction or exponent */
-        d = (unsigned)(s[k] - '0');
-        if (x > (UINT64_MAX - d) / 10) return 0;
+        unsigned d = (unsigned)(unsigned char)s[k] - '0';
+        if (d > 9) return 0; /* sign, fraction or exponent */
         x = x * 10 + d;
     }
     *v = x;
@@ -512,7 +523,7 @@ int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
         if (best != SIZE_MAX)
             st__schema_fail(c, ST_E_DUPLICATE, best, name, nlen,
                             "duplicate key in %s (first at offset %llu)", where,
-                            (unsigned long long)(8 + first));
+                            (unsigned long long)st__file_pos(c, first));
     }
     if (n) c->kbuf_len = c->keys[base].off;
     c->nkeys = base;
@@ -565,11 +576,10 @@ int st__check_value(st__ctx *c, int depth)
     }
 }
 
-int st__grow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
+int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
 {
     size_t ncap;
     void *n;
-    if (need <= *cap) return 1;
     ncap = *cap ? *cap : 16;
     while (ncap < need) {
         if (ncap > SIZE_MAX / 2 / elem) return st__nomem(c);
@@ -593,12 +603,34 @@ int st__tokenize(st__ctx *c)
     c->tok_cap = cap;
     jsmn_init(&ps);
     for (;;) {
-        r = jsmn_parse(&ps, c->js, c->len, c->tok, (unsigned)c->tok_cap);
+        /* jsmn gets at most ST__TOK_WINDOW new tokens per call. jsmn's cost to close
+         * a bracket grows with the nesting depth below it, so a deep nest costs the
+         * square of its depth: between calls the depth is measured and nesting past
+         * the limit is refused before it can grow further. (On NOMEM jsmn returns
+         * at once and resumes where it stopped, keeping its tokens.) */
+        size_t lim = ps.toknext + ST__TOK_WINDOW;
+        if (lim > c->tok_cap) lim = c->tok_cap;
+        r = jsmn_parse(&ps, c->js, c->len, c->tok, (unsigned)lim);
         if (r != JSMN_ERROR_NOMEM) break;
+        {
+            int k = ps.toksuper, depth = 0;
+            while (k >= 0 && depth <= ST__MAX_DEPTH) {
+                if (c->tok[k].type == JSMN_OBJECT || c->tok[k].type == JSMN_ARRAY) depth++;
+                k = c->tok[k].parent;
+            }
+            if (depth > ST__MAX_DEPTH) break; /* the locator below reports it */
+        }
+        if (lim < c->tok_cap) continue;
+        if (c->tok_cap > c->len / 2 + 2)
+            /* every value takes at least 2 bytes with its separator, so valid JSON
+             * of len bytes has at most len/2 + 1 tokens; more means unclosed or
+             * deeply nested brackets: stop before the token array grows further */
+            break;
         {
             /* resume: jsmn keeps its position and the tokens made so far */
             size_t ncap = c->tok_cap * 2;
             jsmntok_t *nt;
+            if (ncap > c->len / 2 + 3) ncap = c->len / 2 + 3;
             if (ncap > (size_t)INT32_MAX || ncap > SIZE_MAX / sizeof(jsmntok_t)) return st__nomem(c);
             nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
                                           ncap * sizeof(jsmntok_t));
@@ -607,38 +639,19 @@ int st__tokenize(st__ctx *c)
             c->tok_cap = ncap;
         }
     }
-    if (r == JSMN_ERROR_INVAL) {
-        char b[12];
-        size_t pos = ps.pos;
-        if (pos < c->len && c->js[pos] == '"') {
-            /* jsmn rewinds to the string's quote on a bad escape: find it */
-            size_t q = pos + 1;
-            while (q < c->len && c->js[q] != '"') {
-                if (c->js[q] == '\\') {
-                    char e = q + 1 < c->len ? c->js[q + 1] : 0;
-                    if (!strchr("\"\\/bfnrtu", e) || e == 0)
-                        return st__json_error(c, q, "invalid escape in a string");
-                    if (e == 'u') {
-                        unsigned u;
-                        if (c->len - q < 6 || !st__hex4(c->js + q + 2, &u))
-                            return st__json_error(c, q, "invalid \\u escape in a string");
-                    }
-                    q++;
-                }
-                q++;
-            }
-            return st__json_error(c, pos, "invalid string");
+    if (r < 0 || r == 0) {
+        /* jsmn stopped; find the exact first error (and its reason) */
+        char msg[160];
+        size_t pos = 0;
+        if (st__json_locate(c->js, c->len, &pos, msg, sizeof msg)) {
+            if (pos >= c->len && c->len < c->f->header_size)
+                return st__json_error(c, c->len, "NUL byte inside the header's JSON");
+            return st__json_error(c, pos, "%s", msg);
         }
-        return st__json_error(c, pos, "unexpected %s", st__what(c, pos, b));
+        return st__json_error(c, ps.pos, r == JSMN_ERROR_NOMEM
+                                             ? "too many JSON values for the header's size"
+                                             : "invalid JSON");
     }
-    if (r == JSMN_ERROR_PART || r == 0) {
-        if (c->len < c->f->header_size)
-            return st__json_error(c, c->len, "NUL byte inside the header's JSON");
-        return st__json_error(c, c->len, r == 0 ? "empty header: expected a JSON object"
-                                                : "unexpected end of the header (unclosed "
-                                                  "object, array or string)");
-    }
-    if (r < 0) return st__json_error(c, ps.pos, "invalid JSON");
     c->ntok = (unsigned)r;
     return 1;
 }

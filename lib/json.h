@@ -45,10 +45,14 @@ typedef struct st__ctx {
     size_t sbuf_cap;
     /* the tensor whose entry is being walked (for error records), or NULL */
     const char *cur_name;
+    char qbuf[80]; /* a quoted name for a message */
     size_t cur_nlen;
     /* shape dims being read */
     uint64_t *dims;
     size_t dims_cap;
+    /* 0 (the default): js is a file header, so file offsets are 8 + position;
+     * 1: js starts at byte 0 of its file (a model index): offsets = positions */
+    int no_prefix;
 } st__ctx;
 
 typedef struct st__it {
@@ -56,6 +60,8 @@ typedef struct st__it {
     int first;
 } st__it;
 
+/* The file offset of header position pos (see no_prefix). */
+uint64_t st__file_pos(const st__ctx *c, size_t pos);
 int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...) ST__PRINTF(3, 4);
 int st__nomem(st__ctx *c);
 void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size_t nlen,
@@ -73,11 +79,17 @@ int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos);
 int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
                         size_t nlen);
 int st__check_value(st__ctx *c, int depth);
-int st__grow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need);
+int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need);
+/* Makes room for need elements in *arr (capacity *cap); 0 after reporting NOMEM. */
+#define st__grow(c, arr, cap, elem, need) \
+    ((need) <= *(cap) ? 1 : st__grow_slow((c), (arr), (cap), (elem), (need)))
 int st__tokenize(st__ctx *c);
 void st__ctx_free(st__ctx *c);
 void st__skip_ws(st__ctx *c);
 
 const char *st__what(const st__ctx *c, size_t pos, char *buf);
+/* Error path: 1 and the first error's position and message if s[0..n) is not
+ * one valid JSON object within the depth limit; 0 if it is. */
+int st__json_locate(const char *s, size_t n, size_t *pos, char *msg, size_t msg_cap);
 
 #endif /* ST_JSON_H */

@@ -24,19 +24,24 @@ static int st__int_array(st__ctx *c, int depth, const char *field, const char *n
     while ((r = st__arr_next(c, &it)) == 1) {
         const jsmntok_t *t = &c->tok[c->i];
         uint64_t v = 0;
+        int is_int;
         if (t->type != JSMN_PRIMITIVE) {
             st__schema_fail(c, ST_E_SCHEMA, st__span_begin(t), name, nlen,
                             "tensor \"%s\": %s[%zu] must be an integer, found %s",
-                            name, field, n, st__type_name(t, c->js));
+                            st__quote(c->qbuf, sizeof c->qbuf, name, nlen), field, n, st__type_name(t, c->js));
             if (!st__check_value(c, depth)) return 0;
             n++;
             continue;
         }
-        if (!st__check_primitive(c, t)) return 0;
-        if (!st__as_u64(c, t, &v))
+        /* fast path: a plain integer is also valid JSON unless it has a leading zero */
+        is_int = st__as_u64(c, t, &v);
+        if (!(is_int && (c->js[t->start] != '0' || t->end - t->start == 1)) &&
+            !st__check_primitive(c, t))
+            return 0;
+        if (!is_int)
             st__schema_fail(c, ST_E_SCHEMA, (size_t)t->start, name, nlen,
                             "tensor \"%s\": %s[%zu] must be an integer in 0..2^64-1, found %.*s",
-                            name, field, n, (int)(t->end - t->start > 40 ? 40 : t->end - t->start),
+                            st__quote(c->qbuf, sizeof c->qbuf, name, nlen), field, n, (int)(t->end - t->start > 40 ? 40 : t->end - t->start),
                             c->js + t->start);
         c->i++;
         c->p = (size_t)t->end;
@@ -76,7 +81,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
     if (t->type != JSMN_OBJECT) {
         st__schema_fail(c, ST_E_SCHEMA, ent_pos, name, nlen,
                         "tensor \"%s\": entry must be an object with dtype, shape and "
-                        "data_offsets, found %s", name, st__type_name(t, c->js));
+                        "data_offsets, found %s", st__quote(c->qbuf, sizeof c->qbuf, name, nlen), st__type_name(t, c->js));
         return st__check_value(c, 1);
     }
     if (!st__open(c, &it, 2)) return 0;
@@ -96,7 +101,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
         }
         if (seen & bit) {
             st__schema_fail(c, ST_E_DUPLICATE, fpos, name, nlen,
-                            "tensor \"%s\": duplicate field \"%.*s\"", name, (int)kn, k);
+                            "tensor \"%s\": duplicate field \"%.*s\"", st__quote(c->qbuf, sizeof c->qbuf, name, nlen), (int)kn, k);
             if (!st__check_value(c, 2)) return 0;
             continue;
         }
@@ -109,7 +114,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
             size_t vpos = st__span_begin(v);
             if (v->type != JSMN_STRING) {
                 st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
-                                "tensor \"%s\": dtype must be a string, found %s", name,
+                                "tensor \"%s\": dtype must be a string, found %s", st__quote(c->qbuf, sizeof c->qbuf, name, nlen),
                                 st__type_name(v, c->js));
                 if (!st__check_value(c, 2)) return 0;
                 continue;
@@ -119,7 +124,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
             if (dt == ST_DTYPE_INVALID) {
                 char q[64];
                 st__schema_fail(c, ST_E_DTYPE, vpos, name, nlen,
-                                "tensor \"%s\": unknown dtype \"%s\"", name,
+                                "tensor \"%s\": unknown dtype \"%s\"", st__quote(c->qbuf, sizeof c->qbuf, name, nlen),
                                 st__quote(q, sizeof q, s, sn));
             }
         } else {
@@ -129,7 +134,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
             if (v->type != JSMN_ARRAY) {
                 st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
                                 "tensor \"%s\": %s must be an array of integers, found %s",
-                                name, field, st__type_name(v, c->js));
+                                st__quote(c->qbuf, sizeof c->qbuf, name, nlen), field, st__type_name(v, c->js));
                 if (!st__check_value(c, 2)) return 0;
                 continue;
             }
@@ -140,7 +145,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
                 rank = n;
                 if (n > UINT32_MAX) {
                     st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
-                                    "tensor \"%s\": rank %zu is too large", name, n);
+                                    "tensor \"%s\": rank %zu is too large", st__quote(c->qbuf, sizeof c->qbuf, name, nlen), n);
                     continue;
                 }
                 if (n) {
@@ -156,7 +161,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
                 if (n != 2) {
                     st__schema_fail(c, ST_E_SCHEMA, vpos, name, nlen,
                                     "tensor \"%s\": data_offsets must hold exactly 2 integers "
-                                    "[BEGIN, END], found %zu", name, n);
+                                    "[BEGIN, END], found %zu", st__quote(c->qbuf, sizeof c->qbuf, name, nlen), n);
                     continue;
                 }
                 begin = c->dims[0];
@@ -172,7 +177,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
         const char *miss = !(seen & ST__F_DTYPE) ? "dtype"
                          : !(seen & ST__F_SHAPE) ? "shape" : "data_offsets";
         st__schema_fail(c, ST_E_SCHEMA, ent_pos, name, nlen,
-                        "tensor \"%s\": missing field \"%s\"", name, miss);
+                        "tensor \"%s\": missing field \"%s\"", st__quote(c->qbuf, sizeof c->qbuf, name, nlen), miss);
         return 1;
     }
     ts = &f->tensors[f->ntensors];
@@ -377,8 +382,11 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
         size_t q;
         for (q = c.len; q < n; q++)
             if (h[q] != 0 && h[q] != ' ' && h[q] != '\t' && h[q] != '\n' && h[q] != '\r') break;
-        if (q < n)
-            st__json_error(&c, c.len, "NUL byte inside the header");
+        if (q < n && (flags & ST_LENIENT_NUL_PADDING))
+            st__json_error(&c, q, "unexpected byte after the NUL padding (only NUL and JSON "
+                                  "whitespace may follow the header's JSON object)");
+        else if (q < n)
+            st__json_error(&c, c.len, "NUL byte after the header's JSON object");
         else if (!(flags & ST_LENIENT_NUL_PADDING))
             st__json_error(&c, c.len, "NUL padding after the header's JSON object (NUL is not "
                                       "JSON whitespace; ST_LENIENT_NUL_PADDING accepts it)");

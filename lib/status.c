@@ -78,6 +78,7 @@ st_status st__vfail(st_error *err, st_status status, uint64_t offset, const char
     if (name) {
         size_t n = name_len;
         err->flags |= ST_ERROR_HAS_TENSOR;
+        if (memchr(name, '\0', n)) err->flags |= ST_ERROR_TENSOR_TRUNCATED; /* cut at the NUL */
         if (n >= sizeof err->tensor) {
             n = sizeof err->tensor - 1;
             /* cut on a UTF-8 boundary */
@@ -99,6 +100,15 @@ st_status st__fail(st_error *err, st_status status, uint64_t offset, const char 
     st__vfail(err, status, offset, name, name_len, fmt, ap);
     va_end(ap);
     return status;
+}
+
+void st__append(st_error *err, const char *suffix)
+{
+    size_t n, k;
+    if (!err) return;
+    n = strlen(err->message);
+    k = strlen(suffix);
+    if (n + k < sizeof err->message) memcpy(err->message + n, suffix, k + 1);
 }
 
 unsigned st_version_number(void)

@@ -84,31 +84,31 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
         uint64_t offs_pos = 8 + (f->tmp_pos[h] & 0xffffffffu);
         uint64_t numel = 1, bits, d;
         unsigned dbits = st_dtype_bits(t->dtype);
-        char sh[96];
+        char sh[96], qn[80];
         uint32_t r;
 
         /* rule 7 */
         if (t->end < t->begin)
             return st__fail(err, ST_E_OFFSETS, offs_pos, t->name, t->name_len,
                             "tensor \"%s\": data_offsets [%llu,%llu] end before they begin (rule 7)",
-                            t->name, (unsigned long long)t->begin, (unsigned long long)t->end);
+                            st__quote(qn, sizeof qn, t->name, t->name_len), (unsigned long long)t->begin, (unsigned long long)t->end);
         if (t->begin != cursor) {
             if (i == 0)
                 return st__fail(err, ST_E_OFFSETS, offs_pos, t->name, t->name_len,
                                 "tensor \"%s\": data_offsets [%llu,%llu] but the first tensor "
                                 "must start at 0: bytes [0,%llu) belong to no tensor (rule 7)",
-                                t->name, (unsigned long long)t->begin,
+                                st__quote(qn, sizeof qn, t->name, t->name_len), (unsigned long long)t->begin,
                                 (unsigned long long)t->end, (unsigned long long)t->begin);
             if (t->begin > cursor)
                 return st__fail(err, ST_E_OFFSETS, offs_pos, t->name, t->name_len,
                                 "tensor \"%s\": data_offsets [%llu,%llu] leave a hole: bytes "
                                 "[%llu,%llu) belong to no tensor (rule 7)",
-                                t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                                st__quote(qn, sizeof qn, t->name, t->name_len), (unsigned long long)t->begin, (unsigned long long)t->end,
                                 (unsigned long long)cursor, (unsigned long long)t->begin);
             return st__fail(err, ST_E_OFFSETS, offs_pos, t->name, t->name_len,
                             "tensor \"%s\": data_offsets [%llu,%llu] overlap the previous tensor, "
                             "which ends at %llu (rule 7)",
-                            t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                            st__quote(qn, sizeof qn, t->name, t->name_len), (unsigned long long)t->begin, (unsigned long long)t->end,
                             (unsigned long long)cursor);
         }
         /* rule 8 */
@@ -117,23 +117,23 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
             if (d != 0 && numel > UINT64_MAX / d)
                 return st__fail(err, ST_E_OVERFLOW, shape_pos, t->name, t->name_len,
                                 "tensor \"%s\": shape %s: element count overflows 64 bits (rule 8)",
-                                t->name, st__shape_str(sh, sizeof sh, t));
+                                st__quote(qn, sizeof qn, t->name, t->name_len), st__shape_str(sh, sizeof sh, t));
             numel *= d;
         }
         if (numel > UINT64_MAX / dbits)
             return st__fail(err, ST_E_OVERFLOW, shape_pos, t->name, t->name_len,
-                            "tensor \"%s\": %s %s: bit count overflows 64 bits (rule 8)", t->name,
+                            "tensor \"%s\": %s %s: bit count overflows 64 bits (rule 8)", st__quote(qn, sizeof qn, t->name, t->name_len),
                             st_dtype_name(t->dtype), st__shape_str(sh, sizeof sh, t));
         bits = numel * dbits;
         if (bits % 8)
             return st__fail(err, ST_E_PARTIAL_BYTE, offs_pos, t->name, t->name_len,
                             "tensor \"%s\": %s %s is %llu elements of %u bits, not a whole number "
-                            "of bytes (rule 8)", t->name, st_dtype_name(t->dtype),
+                            "of bytes (rule 8)", st__quote(qn, sizeof qn, t->name, t->name_len), st_dtype_name(t->dtype),
                             st__shape_str(sh, sizeof sh, t), (unsigned long long)numel, dbits);
         if (t->end - t->begin != bits / 8)
             return st__fail(err, ST_E_SIZE_MISMATCH, offs_pos, t->name, t->name_len,
                             "tensor \"%s\": data_offsets [%llu,%llu] but %s %s needs %llu bytes "
-                            "(rule 8)", t->name, (unsigned long long)t->begin,
+                            "(rule 8)", st__quote(qn, sizeof qn, t->name, t->name_len), (unsigned long long)t->begin,
                             (unsigned long long)t->end, st_dtype_name(t->dtype),
                             st__shape_str(sh, sizeof sh, t), (unsigned long long)(bits / 8));
         t->numel = numel;
@@ -142,9 +142,11 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
         cursor = t->end;
     }
 
-    /* rule 9 */
+    /* rule 9 (the offset saturates: END may be near 2^64) */
     if (cursor > data_size)
-        return st__fail(err, ST_E_COVERAGE, f->data_offset + cursor, NULL, 0,
+        return st__fail(err, ST_E_COVERAGE,
+                        cursor > UINT64_MAX - f->data_offset ? UINT64_MAX : f->data_offset + cursor,
+                        NULL, 0,
                         "file is truncated: the tensors need %llu data bytes but the file has "
                         "%llu after the header (%llu missing; truncated download?) (rule 9)",
                         (unsigned long long)cursor, (unsigned long long)data_size,
