@@ -11,7 +11,8 @@
 #define O_CLOEXEC 0
 #endif
 
-#define ST__KNOWN_FLAGS (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD)
+#define ST__KNOWN_FLAGS (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD | \
+                         ST_OPEN_READ)
 #define ST__OPT_END(field) (offsetof(st_open_options, field) + sizeof(((st_open_options *)0)->field))
 
 typedef struct st__opts {
@@ -116,6 +117,9 @@ st_status st_open_memory(st_file **out, const void *data, uint64_t size,
                         "data is NULL but size is %llu", (unsigned long long)size);
     s = st__read_options(opts, &o, err);
     if (s != ST_OK) return s;
+    if (o.flags & ST_OPEN_CLOSE_FD)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "ST_OPEN_CLOSE_FD is for st_open_fd");
     if (size > (uint64_t)SIZE_MAX)
         return st__fail(err, ST_E_TOO_BIG, ST__NO_OFFSET, NULL, 0, "buffer larger than SIZE_MAX");
     f = st__new(&o);
@@ -144,6 +148,21 @@ st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_erro
         if (own && fd >= 0) close(fd);
         return s;
     }
+    if (!own && !(o.flags & ST_OPEN_READ)) {
+        /* A mapped handle keeps a descriptor for st_tensor_read and prefetch. A
+         * borrowed one could be closed, or its number reused for another file,
+         * behind our back: keep a private duplicate instead. */
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (dup_fd < 0) {
+            int e = errno;
+            st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot duplicate fd %d: %s", fd,
+                     strerror(e));
+            if (err) err->sys_errno = e;
+            return ST_E_IO;
+        }
+        fd = dup_fd;
+        own = 1;
+    }
     f = st__new(&o);
     if (!f) {
         if (own) close(fd);
@@ -151,7 +170,7 @@ st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_erro
     }
     f->own_fd = own;
     f->fd = fd;
-    s = st__source_map_fd(f, fd, err);
+    s = (o.flags & ST_OPEN_READ) ? st__source_read_fd(f, fd, err) : st__source_map_fd(f, fd, err);
     if (s != ST_OK) {
         st__destroy(f);
         return s;
@@ -176,7 +195,9 @@ st_status st_open_path(st_file **out, const char *path, const st_open_options *o
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         "ST_OPEN_CLOSE_FD is for st_open_fd");
     do {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+         * refused as not a regular file); it changes nothing for regular files */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         int e = errno;

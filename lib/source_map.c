@@ -1,5 +1,6 @@
-/* Getting bytes: mapping a file descriptor read-only. (Borrowed buffers need
- * no code: st_open_memory points the handle at them.) */
+/* Getting bytes: mapping a file descriptor read-only, or (ST_OPEN_READ)
+ * reading it into memory the handle owns. (Borrowed buffers need no code:
+ * st_open_memory points the handle at them.) */
 #include "internal.h"
 
 #include <errno.h>
@@ -8,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-st_status st__source_map_fd(st_file *f, int fd, st_error *err)
+/* The size of a regular file or block device behind fd. */
+static st_status st__source_size(int fd, uint64_t *out, st_error *err)
 {
     struct stat stbuf;
     uint64_t size;
-    void *p;
     if (fstat(fd, &stbuf) != 0) {
         int e = errno;
         st_status s = st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
@@ -44,6 +45,16 @@ st_status st__source_map_fd(st_file *f, int fd, st_error *err)
         }
         size = (uint64_t)end;
     }
+    *out = size;
+    return ST_OK;
+}
+
+st_status st__source_map_fd(st_file *f, int fd, st_error *err)
+{
+    uint64_t size;
+    void *p;
+    st_status s = st__source_size(fd, &size, err);
+    if (s != ST_OK) return s;
     f->fd = fd;
     f->size = size;
     if (size < 8) {
@@ -71,11 +82,68 @@ st_status st__source_map_fd(st_file *f, int fd, st_error *err)
     return ST_OK;
 }
 
+st_status st__source_read_fd(st_file *f, int fd, st_error *err)
+{
+    uint64_t size, done = 0;
+    unsigned char probe;
+    int e;
+    st_status s = st__source_size(fd, &size, err);
+    if (s != ST_OK) return s;
+    f->fd = fd;
+    f->size = size;
+    f->src_kind = ST__SRC_READ;
+    f->bytes = NULL;
+    if (size > (uint64_t)SIZE_MAX)
+        return st__fail(err, ST_E_TOO_BIG, 0, NULL, 0,
+                        "file of %llu bytes is larger than this process can hold in memory",
+                        (unsigned long long)size);
+    if (size >= 8) { /* below 8, rule 1 reports it */
+        f->owned = st__malloc(&f->alloc, (size_t)size);
+        if (!f->owned)
+            return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
+                            "cannot allocate %llu bytes to read the file into",
+                            (unsigned long long)size);
+        f->owned_len = (size_t)size;
+        e = st__pread_full(fd, f->owned, size, 0, &done);
+        if (e != 0) {
+            st__fail(err, ST_E_IO, done, NULL, 0, "reading the file failed at byte %llu: %s",
+                     (unsigned long long)done, strerror(e));
+            if (err) err->sys_errno = e;
+            return ST_E_IO;
+        }
+        if (done < size) {
+            st__fail(err, ST_E_IO, done, NULL, 0,
+                     "the file shrank while being read: it ended at byte %llu, not %llu",
+                     (unsigned long long)done, (unsigned long long)size);
+            if (err) err->sys_errno = EIO;
+            return ST_E_IO;
+        }
+        f->bytes = (const unsigned char *)f->owned;
+    }
+    /* one byte more must be end of file, or the file grew while being read */
+    e = st__pread_full(fd, &probe, 1, size, &done);
+    if (e == 0 && done != 0) {
+        st__fail(err, ST_E_IO, size, NULL, 0,
+                 "the file grew while being read: it had %llu bytes when opened",
+                 (unsigned long long)size);
+        if (err) err->sys_errno = EIO;
+        return ST_E_IO;
+    }
+    /* the handle no longer needs the descriptor */
+    if (f->own_fd) close(fd);
+    f->fd = -1;
+    f->own_fd = 0;
+    return ST_OK;
+}
+
 void st__source_release(st_file *f)
 {
     if (f->map_addr) munmap(f->map_addr, f->map_len);
     f->map_addr = NULL;
     f->map_len = 0;
+    st__free(&f->alloc, f->owned, f->owned_len);
+    f->owned = NULL;
+    f->owned_len = 0;
     if (f->own_fd && f->fd >= 0) close(f->fd);
     f->fd = -1;
     f->own_fd = 0;

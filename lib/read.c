@@ -1,0 +1,327 @@
+/* Reading for engines: copies in host byte order, the file alignment of a
+ * tensor, reads through the file descriptor instead of the mapping, and page
+ * hints. The descriptor paths exist so that a file truncated behind our back
+ * gives a status instead of SIGBUS. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* madvise() and MADV_* next to _POSIX_C_SOURCE */
+#endif
+
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Linux 5.14: fault the range in now, failing with EFAULT where an access
+ * would raise SIGBUS. Older headers lack the name; older kernels say EINVAL. */
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+#define MADV_POPULATE_READ 22
+#endif
+
+/* Each pread asks for at most this much: below the 0x7ffff000 bytes Linux
+ * transfers per call and below SSIZE_MAX on 32-bit hosts. */
+#define ST__READ_CHUNK ((size_t)1 << 30)
+
+/* ---------------------------------------------------------------- helpers */
+
+int st__pread_full(int fd, void *dst, uint64_t size, uint64_t off, uint64_t *done)
+{
+    unsigned char *p = (unsigned char *)dst;
+    const uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1;
+    uint64_t got = 0;
+    *done = 0;
+    if (size > off_max || off > off_max - size) return EOVERFLOW;
+    while (got < size) {
+        uint64_t left = size - got;
+        size_t want = left > (uint64_t)ST__READ_CHUNK ? ST__READ_CHUNK : (size_t)left;
+        ssize_t n = pread(fd, p + (size_t)got, want, (off_t)(off + got));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            *done = got;
+            return errno ? errno : EIO;
+        }
+        if (n == 0) break; /* end of file: the caller decides what it means */
+        got += (uint64_t)n;
+    }
+    *done = got;
+    return 0;
+}
+
+void st__copy_swapped(void *dst, const void *src, uint64_t count, size_t unit)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    uint64_t i;
+    size_t j;
+    for (i = 0; i < count; i++, d += unit, s += unit)
+        for (j = 0; j < unit; j++) d[j] = s[unit - 1 - j];
+}
+
+/* t must be one of file's own views: an engine holding tensors of several
+ * files must not read one file's offsets through another file's descriptor.
+ * Compared as integers: relational operators on pointers into different
+ * arrays are undefined. */
+static int st__owns(const st_file *file, const st_tensor *t)
+{
+    uintptr_t base = (uintptr_t)file->tensors, p = (uintptr_t)t;
+    if (!file->tensors || p < base) return 0;
+    if ((p - base) % sizeof(st_tensor) != 0) return 0;
+    return (p - base) / sizeof(st_tensor) < file->ntensors;
+}
+
+static st_status st__check_args(const st_file *file, const st_tensor *t, const char *fn,
+                                st_error *err)
+{
+    if (!file || !t)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "%s: %s is NULL", fn,
+                        !file ? "file" : "tensor");
+    if (!st__owns(file, t))
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "%s: the tensor does not come from this file", fn);
+    return ST_OK;
+}
+
+static size_t st__page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    /* a power of two in practice; fall back to 4096 if not */
+    if (p <= 0 || ((unsigned long)p & ((unsigned long)p - 1)) != 0) return 4096;
+    return (size_t)p;
+}
+
+/* The page-aligned part of the mapping that covers t. 0 when there is nothing
+ * to do (no mapping, or no bytes). */
+static int st__page_range(const st_file *file, const st_tensor *t, void **addr, size_t *len)
+{
+    size_t page, start, end;
+    if (file->src_kind != ST__SRC_MAP || !file->map_addr || t->nbytes == 0) return 0;
+    page = st__page_size();
+    /* t->offset + t->nbytes <= map_len <= SIZE_MAX: validated at open */
+    start = (size_t)t->offset & ~(page - 1);
+    end = (size_t)(t->offset + t->nbytes);
+    end = end > SIZE_MAX - (page - 1) ? SIZE_MAX & ~(page - 1) : (end + page - 1) & ~(page - 1);
+    *addr = (unsigned char *)file->map_addr + start;
+    *len = end - start;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- copies */
+
+st_status st_tensor_copy_elements(const st_tensor *t, uint64_t first, uint64_t count, void *dst)
+{
+    unsigned bits;
+    size_t esize;
+    const unsigned char *src;
+    if (!t || (!dst && count)) return ST_E_INVALID_ARGUMENT;
+    bits = st_dtype_bits(t->dtype);
+    if (bits == 0) return ST_E_INVALID_ARGUMENT;
+    if (bits % 8 != 0) return ST_E_DTYPE_MISMATCH;
+    if (first > t->numel || count > t->numel - first) return ST_E_RANGE;
+    if (count == 0) return ST_OK;
+    esize = bits / 8;
+    /* first + count <= numel and numel * esize == nbytes <= the file size,
+     * which fits in size_t: no overflow below. */
+    src = (const unsigned char *)t->data + (size_t)first * esize;
+    if (esize == 1 || !st__host_big_endian()) {
+        memcpy(dst, src, (size_t)count * esize);
+    } else {
+        /* C64 is two little-endian floats: swap each one, keep their order */
+        size_t unit = t->dtype == ST_C64 ? 4 : esize;
+        st__copy_swapped(dst, src, count * (esize / unit), unit);
+    }
+    return ST_OK;
+}
+
+uint64_t st_tensor_file_alignment(const st_tensor *t)
+{
+    uint64_t low;
+    if (!t) return 0;
+    if (t->offset == 0) return 4096;
+    low = t->offset & (~t->offset + 1); /* lowest set bit */
+    return low > 4096 ? 4096 : low;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_offset,
+                         void *dst, uint64_t size, st_error *err)
+{
+    st_status s = st__check_args(file, t, "st_tensor_read", err);
+    uint64_t abs_off, done = 0;
+    int e;
+    if (s != ST_OK) return s;
+    if (!dst && size)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "st_tensor_read: dst is NULL but size is %llu", (unsigned long long)size);
+    if (byte_offset > t->nbytes || size > t->nbytes - byte_offset)
+        return st__fail(err, ST_E_RANGE, ST__NO_OFFSET, t->name, (size_t)t->name_len,
+                        "st_tensor_read: %llu bytes at byte %llu run past the end of the "
+                        "tensor's %llu bytes",
+                        (unsigned long long)size, (unsigned long long)byte_offset,
+                        (unsigned long long)t->nbytes);
+    if (size == 0 || file->src_kind != ST__SRC_MAP || file->fd < 0) {
+        /* borrowed buffer or ST_OPEN_READ copy: the bytes cannot change under us
+         * (a memory caller promised to keep them alive and unchanged) */
+        if (size) memcpy(dst, (const unsigned char *)t->data + (size_t)byte_offset, (size_t)size);
+        st__clear_error(err);
+        return ST_OK;
+    }
+    abs_off = t->offset + byte_offset;
+    e = st__pread_full(file->fd, dst, size, abs_off, &done);
+    if (e != 0) {
+        s = st__fail(err, ST_E_IO, abs_off + done, t->name, (size_t)t->name_len,
+                     "st_tensor_read: reading %llu bytes at file offset %llu failed after %llu "
+                     "bytes: %s",
+                     (unsigned long long)size, (unsigned long long)abs_off,
+                     (unsigned long long)done, strerror(e));
+        if (err) err->sys_errno = e;
+        return s;
+    }
+    if (done < size) {
+        /* end of file inside the tensor: report where the data now ends (the
+         * read may have started past it) */
+        struct stat sb;
+        uint64_t end = abs_off + done;
+        if (fstat(file->fd, &sb) == 0 && sb.st_size >= 0 && (uint64_t)sb.st_size < end)
+            end = (uint64_t)sb.st_size;
+        s = st__fail(err, ST_E_IO, end, t->name, (size_t)t->name_len,
+                     "st_tensor_read: the file shrank since open: its data now ends at byte "
+                     "%llu, before the %llu bytes wanted at file offset %llu (file had %llu "
+                     "bytes at open)",
+                     (unsigned long long)end, (unsigned long long)size,
+                     (unsigned long long)abs_off, (unsigned long long)file->size);
+        /* no system call failed, but the record must say the read did */
+        if (err) err->sys_errno = EIO;
+        return s;
+    }
+    st__clear_error(err);
+    return ST_OK;
+}
+
+/* ---------------------------------------------------------------- page hints */
+
+st_status st_tensor_advise(const st_file *file, const st_tensor *t, st_advice advice)
+{
+    void *addr;
+    size_t len;
+    int adv, rc;
+    if (!file || !t || !st__owns(file, t)) return ST_E_INVALID_ARGUMENT;
+#if defined(__linux__)
+    /* plain madvise: glibc's posix_madvise ignores POSIX_MADV_DONTNEED, and
+     * dropping clean pages of a read-only mapping is safe */
+    switch (advice) {
+    case ST_ADVICE_WILLNEED: adv = MADV_WILLNEED; break;
+    case ST_ADVICE_DONTNEED: adv = MADV_DONTNEED; break;
+    case ST_ADVICE_SEQUENTIAL: adv = MADV_SEQUENTIAL; break;
+    case ST_ADVICE_RANDOM: adv = MADV_RANDOM; break;
+    default: return ST_E_INVALID_ARGUMENT;
+    }
+    if (!st__page_range(file, t, &addr, &len)) return ST_OK;
+    rc = madvise(addr, len, adv) == 0 ? 0 : errno;
+#else
+    switch (advice) {
+    case ST_ADVICE_WILLNEED: adv = POSIX_MADV_WILLNEED; break;
+    case ST_ADVICE_DONTNEED: adv = POSIX_MADV_DONTNEED; break;
+    case ST_ADVICE_SEQUENTIAL: adv = POSIX_MADV_SEQUENTIAL; break;
+    case ST_ADVICE_RANDOM: adv = POSIX_MADV_RANDOM; break;
+    default: return ST_E_INVALID_ARGUMENT;
+    }
+    if (!st__page_range(file, t, &addr, &len)) return ST_OK;
+    rc = posix_madvise(addr, len, adv); /* returns the error number */
+#endif
+    return rc == 0 ? ST_OK : ST_E_IO;
+}
+
+/* fstat and check the tensor's bytes are still in the file. */
+static st_status st__check_still_there(const st_file *file, const st_tensor *t, st_error *err)
+{
+    struct stat sb;
+    uint64_t need = t->offset + t->nbytes;
+    if (file->fd < 0) return ST_OK; /* nothing to ask */
+    if (fstat(file->fd, &sb) != 0) {
+        int e = errno;
+        st_status s = st__fail(err, ST_E_IO, ST__NO_OFFSET, t->name, (size_t)t->name_len,
+                               "st_tensor_prefetch: cannot stat the file: %s", strerror(e));
+        if (err) err->sys_errno = e;
+        return s;
+    }
+    if (S_ISREG(sb.st_mode) && sb.st_size >= 0 && (uint64_t)sb.st_size < need) {
+        st_status s = st__fail(err, ST_E_IO, (uint64_t)sb.st_size, t->name, (size_t)t->name_len,
+                               "st_tensor_prefetch: the file shrank since open: it ends at byte "
+                               "%llu but the tensor's data runs to byte %llu (file had %llu "
+                               "bytes at open)",
+                               (unsigned long long)sb.st_size, (unsigned long long)need,
+                               (unsigned long long)file->size);
+        if (err) err->sys_errno = EIO;
+        return s;
+    }
+    return ST_OK;
+}
+
+st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_error *err)
+{
+    void *addr;
+    size_t len, page, i;
+    const volatile unsigned char *p;
+    unsigned char sink = 0;
+    st_status s = st__check_args(file, t, "st_tensor_prefetch", err);
+    if (s != ST_OK) return s;
+    if (!st__page_range(file, t, &addr, &len)) {
+        st__clear_error(err);
+        return ST_OK;
+    }
+    /* A file cut inside the tensor's last page does not fault (the page reads
+     * as zeros past the end), so ask fstat first in every case. */
+    s = st__check_still_there(file, t, err);
+    if (s != ST_OK) return s;
+#if defined(__linux__)
+    {
+        int rc, e = 0, tries;
+        for (tries = 0; tries < 100; tries++) {
+            rc = madvise(addr, len, MADV_POPULATE_READ);
+            e = rc == 0 ? 0 : errno;
+            if (e != EINTR && e != EAGAIN) break;
+        }
+        if (e == 0) {
+            st__clear_error(err);
+            return ST_OK;
+        }
+        if (e != EINVAL) {
+            /* EFAULT is the SIGBUS an access would have raised: normally the
+             * file lost the tensor's bytes. Say so when fstat confirms it. */
+            s = st__check_still_there(file, t, err);
+            if (s != ST_OK) {
+                if (err) err->sys_errno = e;
+                return s;
+            }
+            s = st__fail(err, ST_E_IO, ST__NO_OFFSET, t->name, (size_t)t->name_len,
+                         "st_tensor_prefetch: faulting in %llu bytes at file offset %llu "
+                         "failed: %s",
+                         (unsigned long long)t->nbytes, (unsigned long long)t->offset,
+                         strerror(e));
+            if (err) err->sys_errno = e;
+            return s;
+        }
+        /* EINVAL: kernel older than 5.14; touch the pages instead */
+    }
+#endif
+    /* One byte per page, all inside the tensor: the first byte, every page
+     * start after it, and nothing past the tensor's end. */
+    page = st__page_size();
+    p = (const volatile unsigned char *)t->data;
+    sink ^= p[0];
+    i = page - ((uintptr_t)t->data & (page - 1));
+    while (i < (size_t)t->nbytes) {
+        sink ^= p[i];
+        if ((size_t)t->nbytes - i <= page) break;
+        i += page;
+    }
+    (void)sink;
+    (void)addr;
+    (void)len;
+    st__clear_error(err);
+    return ST_OK;
+}
