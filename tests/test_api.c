@@ -101,7 +101,7 @@ static void test_lookup_by_name(void **state)
         {"abc", 3, UINT64_MAX},
         {"\\u0077\\u00e9", 12, UINT64_MAX}, /* the escaped spelling is not the name */
         {"tab", 3, UINT64_MAX},
-        {"x\\\"y\\\\z", 8, UINT64_MAX},
+        {"x\\\"y\\\\z", 7, UINT64_MAX},
         {"\xc3\xa9", 2, UINT64_MAX},
         {"__metadata__", 12, UINT64_MAX},
     };
@@ -160,12 +160,30 @@ static void test_lookup_find_n(void **state)
     assert_null(st_tensor_find_n(f, "ab\0", 3));
     /* NULL arguments */
     assert_null(st_tensor_find(f, NULL));
-    assert_null(st_tensor_find_n(f, NULL, 0));
     assert_null(st_tensor_find_n(f, NULL, 1));
     assert_null(st_tensor_find(NULL, "a"));
     assert_null(st_tensor_find_n(NULL, "a", 1));
     st_close(f);
     free(b);
+}
+
+/* The header: "NULL if absent or if an argument is NULL". A NULL name with
+ * length 0 is a NULL argument, even in a file that has a tensor named "". */
+static void test_lookup_find_n_null_name_len0(void **state)
+{
+    size_t n;
+    unsigned char *b = stt_build_str(LOOKUP_HDR, 10, &n);
+    st_file *f = open_ok("find_n NULL", b, n, NULL);
+    const st_tensor *t;
+    (void)state;
+    assert_non_null(st_tensor_find(f, ""));
+    t = st_tensor_find_n(f, NULL, 0);
+    if (t != NULL)
+        print_error("st_tensor_find_n(f, NULL, 0) returned the tensor \"%s\" instead of NULL\n",
+                    t->name);
+    st_close(f);
+    free(b);
+    assert_null(t);
 }
 
 static void test_lookup_many(void **state)
@@ -469,27 +487,59 @@ static void test_typed_alignment(void **state)
     assert_true(misaligned_seen);
 }
 
-/* A tensor with no elements: ST_OK (the pointer must not be read), even where
- * a non-empty tensor of the type would be misaligned. */
+/* Empty tensors (no elements) at an aligned address, and their other calls. */
 static void test_typed_empty_tensor(void **state)
+{
+    size_t n;
+    unsigned char *b = mkfile("{\"p\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+                              "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+                              "\"d\":{\"dtype\":\"F64\",\"shape\":[4,0],\"data_offsets\":[8,8]}}",
+                              0, NULL, 8, &n);
+    st_file *f = open_ok("empty tensors", b, n, NULL);
+    const st_tensor *e = st_tensor_find(f, "e"), *d = st_tensor_find(f, "d");
+    const float *pf = NULL;
+    const double *pd = NULL;
+    const int32_t *pi = NULL;
+    unsigned char dst[1] = {0x11};
+    (void)state;
+    assert_int_equal((uintptr_t)e->data % 8, 0);
+    assert_int_equal(st_tensor_as_f32(e, &pf), ST_OK);
+    assert_int_equal(st_tensor_as_f64(d, &pd), ST_OK);
+    assert_int_equal(st_tensor_as_i32(e, &pi), ST_E_DTYPE_MISMATCH);
+    assert_null(pi);
+    assert_int_equal(st_tensor_copy(e, 0, NULL, 0), ST_OK);
+    assert_int_equal(st_tensor_copy(d, 0, dst, 0), ST_OK);
+    assert_int_equal(st_tensor_copy(d, 0, dst, 1), ST_E_RANGE);
+    assert_int_equal(dst[0], 0x11);
+    st_close(f);
+    free(b);
+}
+
+/* The header: "A tensor with no elements gives ST_OK and a pointer that must
+ * not be read" -- here at an address where a non-empty F32/F64 would be
+ * misaligned. */
+static void test_typed_empty_tensor_misaligned(void **state)
 {
     size_t n;
     unsigned char *b = mkfile("{\"p\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
                               "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[1,1]},"
                               "\"d\":{\"dtype\":\"F64\",\"shape\":[4,0],\"data_offsets\":[1,1]}}",
                               0, NULL, 1, &n);
-    st_file *f = open_ok("empty tensors", b, n, NULL);
+    st_file *f = open_ok("empty tensors, odd address", b, n, NULL);
     const float *pf = NULL;
     const double *pd = NULL;
-    const int32_t *pi = NULL;
+    st_status s1, s2;
     (void)state;
-    assert_int_equal(st_tensor_as_f32(st_tensor_find(f, "e"), &pf), ST_OK);
-    assert_int_equal(st_tensor_as_f64(st_tensor_find(f, "d"), &pd), ST_OK);
-    assert_int_equal(st_tensor_as_i32(st_tensor_find(f, "e"), &pi), ST_E_DTYPE_MISMATCH);
-    assert_null(pi);
-    assert_int_equal(st_tensor_copy(st_tensor_find(f, "e"), 0, NULL, 0), ST_OK);
+    assert_int_equal((uintptr_t)st_tensor_find(f, "e")->data % 8, 1);
+    s1 = st_tensor_as_f32(st_tensor_find(f, "e"), &pf);
+    s2 = st_tensor_as_f64(st_tensor_find(f, "d"), &pd);
     st_close(f);
     free(b);
+    if (s1 != ST_OK || s2 != ST_OK) {
+        print_error("empty F32 / F64 at an odd address: want ST_OK, got %s / %s\n",
+                    st_status_name(s1), st_status_name(s2));
+        fail();
+    }
 }
 
 /* ---------------------------------------------------------------- values */
@@ -760,7 +810,6 @@ static void test_metadata_entries(void **state)
     assert_null(st_metadata_find(f, "Format"));
     assert_null(st_metadata_find(f, "t"));
     assert_null(st_metadata_find(f, NULL));
-    assert_null(st_metadata_find_n(f, NULL, 0));
     assert_string_equal(st_metadata_find_n(f, keybuf, 6)->value, "pt");
     assert_null(st_metadata_find_n(f, keybuf, 7));
     assert_null(st_metadata_find_n(f, keybuf, 5));
@@ -1030,23 +1079,35 @@ static void test_options_default_cap(void **state)
     assert_null(f);
 }
 
+/* Every flag bit the header does not define is refused. */
+#define KNOWN_FLAGS \
+    (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD | ST_OPEN_READ)
+
 static void test_options_flags(void **state)
 {
-    static const uint32_t bad[] = {0x4u, 0x8u, 0x10u, 0x80u, 0x200u, 0x1000u, 0x10000u,
-                                   0x80000000u, 0xffffffffu, ST_LENIENT_TRAILING_BYTES | 0x40u};
-    size_t n, i;
+    size_t n;
+    unsigned bit;
     unsigned char *b = stt_build_str("{}", 0, &n);
     st_open_options o = ST_OPEN_OPTIONS_INIT;
     st_file *f = NULL;
     st_error e;
     (void)state;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (bit = 0; bit < 32; bit++) {
         char what[64];
-        o.flags = bad[i];
-        snprintf(what, sizeof what, "flags 0x%x", (unsigned)bad[i]);
+        uint32_t flag = (uint32_t)1u << bit;
+        if (flag & KNOWN_FLAGS) continue;
+        o.flags = flag;
+        snprintf(what, sizeof what, "flags 0x%x", (unsigned)flag);
+        expect_status(what, st_open_memory(&f, b, n, &o, &e), &e, ST_E_INVALID_ARGUMENT);
+        assert_null(f);
+        /* also next to valid bits */
+        o.flags = flag | ST_LENIENT_TRAILING_BYTES;
         expect_status(what, st_open_memory(&f, b, n, &o, &e), &e, ST_E_INVALID_ARGUMENT);
         assert_null(f);
     }
+    o.flags = 0xffffffffu;
+    expect_status("flags 0xffffffff", st_open_memory(&f, b, n, &o, &e), &e,
+                  ST_E_INVALID_ARGUMENT);
     o.flags = ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING;
     expect_status("both leniency flags", st_open_memory(&f, b, n, &o, &e), &e, ST_OK);
     assert_int_equal(st_file_leniency_used(f), 0);
@@ -1251,6 +1312,18 @@ static void test_allocator_counting(void **state)
                   ST_E_COVERAGE);
     assert_null(f);
     check_clean("after a failed open", &c);
+    /* ST_OPEN_READ: the file's bytes are memory the handle owns */
+    {
+        char *path = stt_write_temp(b, n);
+        o.flags = ST_OPEN_READ;
+        expect_status("counting allocator, ST_OPEN_READ", st_open_path(&f, path, &o, &e), &e,
+                      ST_OK);
+        assert_true(c.live_bytes >= n);
+        assert_memory_equal(st_file_bytes(f), b, n);
+        st_close(f);
+        check_clean("after st_close, ST_OPEN_READ", &c);
+        stt_remove_temp(path);
+    }
     counter_done(&c);
     free(b);
     free(hdr);
@@ -1300,7 +1373,7 @@ static void test_options_struct_size(void **state)
 
 /* Fails the k-th allocation for k = 0, 1, 2, ... until open succeeds. */
 static void sweep(const char *what, const void *bytes, size_t n, const char *path,
-                  st_status final)
+                  uint32_t flags, st_status final)
 {
     size_t k;
     for (k = 0; k < 100000; k++) {
@@ -1316,6 +1389,7 @@ static void sweep(const char *what, const void *bytes, size_t n, const char *pat
         a.free_fn = cnt_free;
         a.ctx = &c;
         o.allocator = &a;
+        o.flags = flags;
         memset(&e, 0x5a, sizeof e);
         s = path ? st_open_path(&f, path, &o, &e) : st_open_memory(&f, bytes, n, &o, &e);
         if (e.code != (int)s) {
@@ -1355,10 +1429,11 @@ static void test_allocator_failing_sweep(void **state)
     unsigned char *b = stt_build_str(hdr, dl, &n);
     char *path;
     (void)state;
-    sweep("memory, valid", b, n, NULL, ST_OK);
-    sweep("memory, coverage error", b, n - 1, NULL, ST_E_COVERAGE);
+    sweep("memory, valid", b, n, NULL, 0, ST_OK);
+    sweep("memory, coverage error", b, n - 1, NULL, 0, ST_E_COVERAGE);
     path = stt_write_temp(b, n);
-    sweep("path, valid", NULL, 0, path, ST_OK);
+    sweep("path, valid", NULL, 0, path, 0, ST_OK);
+    sweep("path, ST_OPEN_READ", NULL, 0, path, ST_OPEN_READ, ST_OK);
     stt_remove_temp(path);
     free(b);
     free(hdr);
@@ -1370,12 +1445,12 @@ static void test_allocator_failing_sweep(void **state)
         memcpy(p, "\"data_offsets\":[1,9]", 20); /* leaves a hole at 0 */
     }
     b = stt_build_str(hdr, dl, &n);
-    sweep("memory, offsets error", b, n, NULL, ST_E_OFFSETS);
+    sweep("memory, offsets error", b, n, NULL, 0, ST_E_OFFSETS);
     free(b);
     free(hdr);
     /* the smallest file */
     b = stt_build_str("{}", 0, &n);
-    sweep("memory, {}", b, n, NULL, ST_OK);
+    sweep("memory, {}", b, n, NULL, 0, ST_OK);
     free(b);
 }
 
@@ -1384,6 +1459,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_by_name),
         cmocka_unit_test(test_lookup_find_n),
+        cmocka_unit_test(test_lookup_find_n_null_name_len0),
         cmocka_unit_test(test_lookup_many),
         cmocka_unit_test(test_iteration_order),
         cmocka_unit_test(test_tensor_fields),
@@ -1391,6 +1467,7 @@ int main(void)
         cmocka_unit_test(test_typed_null_args),
         cmocka_unit_test(test_typed_alignment),
         cmocka_unit_test(test_typed_empty_tensor),
+        cmocka_unit_test(test_typed_empty_tensor_misaligned),
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_copy_ranges),
         cmocka_unit_test(test_metadata_states),

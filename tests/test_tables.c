@@ -291,6 +291,7 @@ static void test_pinned_constants(void **state)
     assert_int_equal(ST_LENIENT_TRAILING_BYTES, 0x1u);
     assert_int_equal(ST_LENIENT_NUL_PADDING, 0x2u);
     assert_int_equal(ST_OPEN_CLOSE_FD, 0x100u);
+    assert_int_equal(ST_OPEN_READ, 0x200u);
     assert_int_equal(ST_DEFAULT_MAX_HEADER_SIZE, 100000000u);
     assert_int_equal(ST_MAX_HEADER_SIZE_LIMIT, 2000000000u);
     assert_int_equal(ST_METADATA_ABSENT, 0);

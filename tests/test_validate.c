@@ -39,15 +39,24 @@ typedef struct vcase {
 static uint64_t field_offset(const char *hdr, const char *key, const char *field)
 {
     char pat[512];
-    const char *p, *q;
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    p = strstr(hdr, pat);
-    if (!p) {
-        print_error("test bug: key %s not found in %s\n", pat, hdr);
-        fail();
+    const char *p = hdr, *q;
+    size_t kl;
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    kl = strlen(pat);
+    /* the key: the quoted text followed by optional whitespace and ':' */
+    for (;;) {
+        p = strstr(p, pat);
+        if (!p) {
+            print_error("test bug: key %s not found in %s\n", pat, hdr);
+            fail();
+        }
+        q = p + kl;
+        while (*q == ' ') q++;
+        if (*q == ':') break;
+        p++;
     }
     snprintf(pat, sizeof pat, "\"%s\"", field);
-    q = strstr(p + 1, pat);
+    q = strstr(p + kl, pat);
     if (!q) {
         print_error("test bug: field %s not found after key %s\n", pat, key);
         fail();
