@@ -11,6 +11,7 @@
 #include <safetensors.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,6 +507,26 @@ static int print_json(const st_file *f)
     return 0;
 }
 
+/* ---------------------------------------------------------------- open */
+
+/* Opens path without blocking: open(2) of a FIFO with no writer would wait
+ * forever, so the descriptor is opened with O_NONBLOCK (no effect on regular
+ * files) and handed to st_open_fd(), which refuses anything it cannot map. If
+ * the path cannot be opened at all, st_open_path() reports why in its own
+ * words. */
+static st_status open_file(st_file **f, const char *path, const st_open_options *base,
+                           st_error *err)
+{
+    st_open_options o = *base;
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return st_open_path(f, path, base, err);
+    o.flags |= ST_OPEN_CLOSE_FD; /* closed by st_close(), or on failure */
+    return st_open_fd(f, fd, &o, err);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -562,7 +583,7 @@ int main(int argc, char **argv)
         const char *a = files[i];
         st_file *f = NULL;
         st_error err;
-        if (st_open_path(&f, a, &opts, &err) != ST_OK) {
+        if (open_file(&f, a, &opts, &err) != ST_OK) {
             report_error(a, &err);
             rc = 1;
             continue;

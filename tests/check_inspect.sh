@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2317  # helpers are called indirectly, through expect
 # End-to-end test of the st-inspect CLI (and make-sample): table output,
 # --check on valid and hostile files, --json compared field by field with the
 # file (python3), exit codes 0/1/2, the exact "FILE: error: " prefix, leniency
@@ -6,7 +7,6 @@
 # Usage: tests/check_inspect.sh BUILD_DIR
 # Ends with one line "check_inspect: N passed, M failed"; exits 1 if M > 0.
 set -u
-# shellcheck disable=SC2317,SC2016  # helpers are called indirectly; quoted sh -c scripts
 B=${1:?usage: check_inspect.sh BUILD_DIR}
 npass=0
 nfail=0
@@ -66,6 +66,7 @@ expect_rc() {
 }
 
 has() { grep -F -q -e "$2" "$1"; }          # has FILE TEXT
+lacks() { ! grep -F -q -e "$2" "$1"; }      # lacks FILE TEXT
 empty() { [ ! -s "$1" ]; }                  # empty FILE
 lines() { [ "$(wc -l <"$1")" -eq "$2" ]; }  # lines FILE N
 
@@ -127,7 +128,7 @@ for i, n in enumerate(names):
     key = json.dumps(n, ensure_ascii=(i % 2 == 1))
     begin = 4 * (len(names) - 1 - i)
     entries.append('%s:{"dtype":"F32","shape":[1],"data_offsets":[%d,%d]}' % (key, begin, begin + 4))
-meta = '"__metadata__":{"nul":"a\\u0000b","quote":"\\"q\\"","uni":"\\ud83d\\ude00 \u00e9","ctl":"\\u0001\\n\\u007f","":"empty key","back":"\\\\"}'
+meta = '"__metadata__":{"nul":"a\\u0000b","quote":"\\"q\\"","uni":"\\ud83d\\ude00 \u00e9","ctl":"\\u0001\\n\\u007f","":"empty key","back":"\\\\","k\\u0000ey":"nul in key"}'
 put("tricky.st", st("{" + ",".join(entries[:5] + [meta] + entries[5:]) + "}", bytes(range(4 * len(names)))))
 # Many tensors: output far larger than a pipe buffer.
 many = ",".join('"t%05d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}' % (i, i, i + 1) for i in range(6000))
@@ -232,6 +233,46 @@ PY
 S=$tmp/sample.safetensors
 size=$(wc -c <"$S" | tr -d ' ')
 
+# The sample is what make-sample promises: a padded header, aligned tensors,
+# mixed dtypes, a scalar, a zero-size tensor, a non-ASCII name, format pt.
+expect "make-sample: the sample has the promised features" python3 - "$S" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+text = raw[8:8 + n].decode("utf-8")
+hdr = json.loads(text)
+bits = {"F32": 32, "BF16": 16, "F16": 16, "I64": 64, "U8": 8}
+ts = {k: v for k, v in hdr.items() if k != "__metadata__"}
+problems = []
+if (8 + n) % 8 or text[text.rindex("}") + 1:].strip(" "):
+    problems.append("header not padded with spaces to a multiple of 8")
+if not 12 <= len(ts) <= 20:
+    problems.append("%d tensors" % len(ts))
+if not set(bits) <= {v["dtype"] for v in ts.values()}:
+    problems.append("dtypes %r" % sorted({v["dtype"] for v in ts.values()}))
+for k, v in ts.items():
+    b, e = v["data_offsets"]
+    if (8 + n + b) % (bits.get(v["dtype"], 8) // 8):
+        problems.append("%s misaligned" % k)
+if not any(v["shape"] == [] for v in ts.values()):
+    problems.append("no scalar")
+if not any(v["data_offsets"][0] == v["data_offsets"][1] for v in ts.values()):
+    problems.append("no zero-size tensor")
+if not any(any(ord(c) > 127 for c in k) for k in ts):
+    problems.append("no non-ASCII name")
+if hdr.get("__metadata__", {}).get("format") != "pt":
+    problems.append("no format pt")
+if text.index('"__metadata__"') > 2:
+    problems.append("__metadata__ not first")
+for p in problems:
+    print("    " + p)
+sys.exit(1 if problems else 0)
+PY
+run "$MAKE_SAMPLE" "$tmp/sample2.safetensors"
+expect "make-sample: deterministic output" cmp -s "$S" "$tmp/sample2.safetensors"
+run "$MAKE_SAMPLE" "$tmp/no-such-dir/x.safetensors"
+expect_rc "make-sample: unwritable path" 1
+
 # ---------------------------------------------------------------- valid files
 
 run "$INSPECT" "$S"
@@ -240,7 +281,7 @@ expect "table: sample: stderr empty" empty "$tmp/err"
 expect "table: sample: rows, metadata, summary" python3 "$tmp/table.py" "$S" "$tmp/out"
 expect "table: sample: metadata format pt" has "$tmp/out" "  format: pt"
 expect "table: sample: non-ASCII name shown" has "$tmp/out" "self_attn.λ"
-expect "table: sample: no leniency reported" sh -c '! grep -q leniency "$1"' sh "$tmp/out"
+expect "table: sample: no leniency reported" lacks "$tmp/out" "leniency"
 
 run "$INSPECT" --check "$S"
 expect_rc "check: sample" 0
@@ -302,6 +343,12 @@ run "$INSPECT" --check "$tmp/missing.st"
 expect_error "check: missing file" "$tmp/missing.st" "ST_E_IO"
 run "$INSPECT" --check "$tmp"
 expect_error "check: a directory" "$tmp" "ST_E_"
+if mkfifo "$tmp/fifo" 2>/dev/null; then
+    run "$INSPECT" --check "$tmp/fifo"
+    expect_error "check: a FIFO with no writer (no hang)" "$tmp/fifo" "ST_E_IO"
+fi
+run "$INSPECT" --check /dev/null
+expect_error "check: /dev/null" /dev/null "ST_E_"
 run "$INSPECT" --check "$tmp/nulpad.st"
 expect_error "check: NUL padding" "$tmp/nulpad.st" "ST_E_JSON"
 
