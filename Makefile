@@ -2,7 +2,8 @@
 #   make            library (shared + static) and st-inspect, in build/
 #   make demo       build, generate a sample model, inspect it
 #   make check      every test: gcc -Werror build, ASan+UBSan build, clang build,
-#                   header as C89/C99/C++, exported symbols, install + pkg-config
+#                   header as C89/C99/C++, exported symbols, install + pkg-config,
+#                   Python binding, C++ example, CMake package, man pages
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
 PREFIX     ?= /usr/local
@@ -10,6 +11,8 @@ BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR   ?= $(LIBDIR)/cmake/safetensors
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 
 CC      ?= cc
@@ -52,7 +55,7 @@ TEST_HDRS := $(wildcard tests/support/*.h)
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
-.PHONY: all lib examples demo check check-deps deps tests run-tests clean \
+.PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -110,10 +113,12 @@ run-tests: tests
 check: check-deps
 	$(MAKE) --no-print-directory B=build/check WERROR=1 run-tests
 	$(MAKE) --no-print-directory check-asan
+	$(MAKE) --no-print-directory fuzz-replay
 	$(MAKE) --no-print-directory check-clang
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory check-symbols
 	$(MAKE) --no-print-directory check-install
+	$(MAKE) --no-print-directory B=build/check WERROR=1 check-ecosystem
 	@echo "check: all stages passed"
 
 check-asan:
@@ -134,13 +139,83 @@ check-symbols: lib
 check-install:
 	@sh tests/check_install.sh
 
+# Python binding (examples/python), C++ example (examples/cpp), CMake package,
+# man pages: tests/check_ecosystem.sh.
+CXX_WARN = -Wall -Wextra -Wshadow -Wcast-qual -Wpedantic $(if $(filter 1,$(WERROR)),-Werror)
+
+$(B)/cpp-inspect: examples/cpp/inspect.cpp $(STATIC) $(HDR)
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(OPT) $(CXX_WARN) $(SANFLAGS) -Iinclude $(CXXFLAGS) -o $@ $< \
+	    $(STATIC) $(LDFLAGS_ALL)
+
+.PHONY: check-ecosystem cmake-config
+check-ecosystem: lib examples $(B)/cpp-inspect
+	@sh tests/check_ecosystem.sh $(B)
+
+# ---------------------------------------------------------------- fuzzing
+# fuzz-replay: the fuzz target with a plain driver under ASan+UBSan (gcc or clang),
+# over the seeds, the kept corpus and the regression cases (expected statuses).
+# fuzz: the same target under libFuzzer (clang), for FUZZ_TIME seconds.
+FUZZ_TIME   ?= 60
+FUZZ_CORPUS ?= build/fuzz/corpus
+FUZZ_ARGS   ?=
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory B=build/asan SAN=1 WERROR=1 OPT="-O1 -g" build/asan/libsafetensors.a
+	@mkdir -p build/fuzz
+	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay \
+	    tests/fuzz/replay.c tests/fuzz/fuzz_open.c build/asan/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay build/fuzz/seeds tests/fuzz/corpus tests/regress
+
+fuzz:
+	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzzlib/libsafetensors.a
+	@mkdir -p build/fuzz $(FUZZ_CORPUS)
+	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
+	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Iinclude -o build/fuzz/fuzz_open tests/fuzz/fuzz_open.c build/fuzzlib/libsafetensors.a -pthread
+	build/fuzz/fuzz_open -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
+	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/ $(FUZZ_ARGS) \
+	    $(FUZZ_CORPUS) build/fuzz/seeds tests/fuzz/corpus
+
+# ---------------------------------------------------------------- benchmark
+# make bench: generates its inputs under $(B)/bench/ (sparse files, one 512 MB file
+# reused between runs), prints a table and BENCH lines; see docs/performance.md.
+# st_tensor_read / st_convert_to_f32 are measured only if the library defines them.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_HDRS := $(wildcard bench/*.h)
+BENCH_DEFS  = $(shell nm -g --defined-only $(STATIC) 2>/dev/null | sed -n \
+    -e 's/^.* T st_tensor_read$$/-DBENCH_HAVE_TENSOR_READ=1/p' \
+    -e 's/^.* T st_convert_to_f32$$/-DBENCH_HAVE_CONVERT=1/p' | sort -u)
+BENCH_ARGS ?=
+
+$(B)/bench/bench: $(BENCH_SRCS) $(BENCH_HDRS) $(STATIC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(BENCH_DEFS) -o $@ $(BENCH_SRCS) $(STATIC) -lm $(LDFLAGS_ALL)
+
+.PHONY: bench
+bench: $(B)/bench/bench
+	$(B)/bench/bench $(BENCH_ARGS) $(B)/bench
+
 # ---------------------------------------------------------------- install
 safetensors.pc: safetensors.pc.in $(HDR)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    safetensors.pc.in > $(B)/safetensors.pc
 
-install: lib examples safetensors.pc
+# CMake package files for this LIBDIR/INCLUDEDIR (relocatable: see the template).
+cmake-config: cmake/safetensors-config.cmake.in cmake/safetensors-config-version.cmake.in $(HDR)
+	@mkdir -p $(B)/cmake
+	@ptr=$$(echo | $(CC) -dM -E - 2>/dev/null | sed -n 's/^.define __SIZEOF_POINTER__ //p'); \
+	for f in safetensors-config safetensors-config-version; do \
+	    sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	        -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' \
+	        -e "s|@SIZEOF_VOID_P@|$$ptr|g" cmake/$$f.cmake.in > $(B)/cmake/$$f.cmake || exit 1; \
+	done
+
+install: lib examples safetensors.pc cmake-config
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 $(HDR) $(DESTDIR)$(INCLUDEDIR)/safetensors.h
@@ -150,6 +225,11 @@ install: lib examples safetensors.pc
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libsafetensors.a
 	install -m 644 $(B)/safetensors.pc $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc
 	install -m 755 $(B)/st-inspect $(DESTDIR)$(BINDIR)/st-inspect
+	install -d $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(B)/cmake/safetensors-config.cmake \
+	    $(B)/cmake/safetensors-config-version.cmake $(DESTDIR)$(CMAKEDIR)
+	install -m 644 docs/man/st-inspect.1 $(DESTDIR)$(MANDIR)/man1/st-inspect.1
+	install -m 644 docs/man/safetensors.3 $(DESTDIR)$(MANDIR)/man3/safetensors.3
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/safetensors.h \
@@ -157,6 +237,10 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsafetensors.so \
 	    $(DESTDIR)$(LIBDIR)/libsafetensors.a \
 	    $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc $(DESTDIR)$(BINDIR)/st-inspect
+	rm -f $(DESTDIR)$(CMAKEDIR)/safetensors-config.cmake \
+	    $(DESTDIR)$(CMAKEDIR)/safetensors-config-version.cmake \
+	    $(DESTDIR)$(MANDIR)/man1/st-inspect.1 $(DESTDIR)$(MANDIR)/man3/safetensors.3
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build

@@ -207,7 +207,8 @@ typedef struct st_open_options {
     const st_allocator *allocator;
 } st_open_options;
 
-#define ST_OPEN_OPTIONS_INIT { (uint32_t)sizeof(st_open_options), 0u, 0u, NULL }
+/* No cast: sizeof is a constant that fits, so this is not narrowing in C++ either. */
+#define ST_OPEN_OPTIONS_INIT { sizeof(st_open_options), 0u, 0u, NULL }
 
 /* ---------------------------------------------------------------- open / close */
 
@@ -332,6 +333,16 @@ ST_API st_status st_tensor_as_i32(const st_tensor *t, const int32_t **out);
 ST_API st_status st_tensor_as_u32(const st_tensor *t, const uint32_t **out);
 ST_API st_status st_tensor_as_i64(const st_tensor *t, const int64_t **out);
 ST_API st_status st_tensor_as_u64(const st_tensor *t, const uint64_t **out);
+
+/*
+ * The same checks for any dtype, for callers (bindings) that pick the element type
+ * themselves: ST_OK and *out = t->data when the data can be read in place as
+ * elements of the dtype: aligned to the element size (1 for BOOL, the 8-bit types
+ * and the packed F4/F6; 4 for C64), and little-endian host for multi-byte types.
+ * Otherwise *out = NULL and ST_E_MISALIGNED or ST_E_BYTE_ORDER (ST_E_INVALID_ARGUMENT
+ * for NULL).
+ */
+ST_API st_status st_tensor_view(const st_tensor *t, const void **out);
 
 /*
  * Copies size bytes of the tensor, starting byte_offset bytes into it, to dst.
@@ -464,7 +475,7 @@ typedef struct st_model_options {
     const st_open_options *file_options; /* for each shard; NULL for defaults */
 } st_model_options;
 
-#define ST_MODEL_OPTIONS_INIT { (uint32_t)sizeof(st_model_options), 0u, 0u, NULL }
+#define ST_MODEL_OPTIONS_INIT { sizeof(st_model_options), 0u, 0u, NULL }
 
 /* One tensor of the model: its name, its shard, and its position in the
  * model's order (shards in weight-map order of first appearance, then names in

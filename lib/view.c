@@ -52,6 +52,19 @@ ST__DEFINE_VIEW(st_tensor_as_u32, uint32_t, ST_U32, sizeof(uint32_t))
 ST__DEFINE_VIEW(st_tensor_as_i64, int64_t, ST_I64, sizeof(int64_t))
 ST__DEFINE_VIEW(st_tensor_as_u64, uint64_t, ST_U64, sizeof(uint64_t))
 
+st_status st_tensor_view(const st_tensor *t, const void **out)
+{
+    unsigned bits;
+    size_t size;
+    if (!t || !out) {
+        if (out) *out = NULL;
+        return ST_E_INVALID_ARGUMENT;
+    }
+    bits = st_dtype_bits(t->dtype);
+    size = bits >= 8 ? bits / 8 : 1;
+    return st__view(t, out, t->dtype, t->dtype == ST_C64 ? 4 : size, size);
+}
+
 st_status st_tensor_copy(const st_tensor *t, uint64_t byte_offset, void *dst, uint64_t size)
 {
     if (!t || (!dst && size)) return ST_E_INVALID_ARGUMENT;

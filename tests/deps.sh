@@ -1,11 +1,15 @@
 #!/bin/sh
 # Makes sure the Debian packages a target needs are present.
-# Usage: tests/deps.sh build|check
-# As root with apt-get: installs what is missing. Otherwise: prints the exact
-# command to run and exits 1.
+# Usage: tests/deps.sh build|check|m32|s390x
+#   m32    gcc -m32 and the i386 cmocka (make check-m32)
+#   s390x  the s390x cross compiler, s390x cmocka and qemu-user (make check-s390x)
+# As root with apt-get: installs what is missing (m32/s390x first add the foreign
+# dpkg architecture and refresh the package lists). Otherwise: prints the exact
+# commands to run and exits 1.
 set -u
 want=${1:-build}
 missing=""
+foreign="" # dpkg architecture the target needs besides the native one
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 need() { have_pkg "$1" || missing="$missing $1"; }
 
@@ -17,8 +21,20 @@ if [ "$want" = check ]; then
     need pkg-config
     command -v c++ >/dev/null 2>&1 || need g++
     command -v python3 >/dev/null 2>&1 || need python3
+    need python3-numpy # the Python binding's tests (for Debian's /usr/bin/python3)
+    need cmake         # the CMake package test
+    command -v groff >/dev/null 2>&1 || command -v mandoc >/dev/null 2>&1 || need groff-base
 fi
+case $want in
+m32)   foreign=i386
+       need gcc-multilib; need pkg-config; need libcmocka-dev:i386 ;;
+s390x) foreign=s390x
+       need gcc-s390x-linux-gnu; need qemu-user; need pkg-config; need libcmocka-dev:s390x ;;
+build|check) ;;
+*)     echo "deps: unknown target '$want' (build, check, m32, s390x)" >&2; exit 2 ;;
+esac
 [ -z "$missing" ] && exit 0
+have_arch() { dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$1"; }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system; install the equivalents of:$missing" >&2
@@ -27,6 +43,12 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "deps: installing:$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
+    if [ -n "$foreign" ] && ! have_arch "$foreign"; then
+        dpkg --add-architecture "$foreign" || { echo "deps: dpkg --add-architecture failed" >&2; exit 1; }
+        # A list that fails to download (e.g. a mirror mid-sync) need not stop the
+        # install: apt-get install below says whether what is needed was found.
+        apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors; trying the install" >&2
+    fi
     # shellcheck disable=SC2086
     apt-get install -y -q $missing >/dev/null 2>&1 || {
         apt-get update -q >/dev/null 2>&1
@@ -35,5 +57,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     exit 0
 fi
 echo "deps: missing Debian packages:$missing" >&2
+if [ -n "$foreign" ] && ! have_arch "$foreign"; then
+    echo "deps: run: sudo dpkg --add-architecture $foreign && sudo apt-get update" >&2
+fi
 echo "deps: run: sudo apt-get install -y$missing" >&2
 exit 1
