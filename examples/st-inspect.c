@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PROG "st-inspect"
 
@@ -53,6 +54,8 @@ static void usage(FILE *fp)
             "In the table, names and metadata are shown with control characters\n"
             "escaped (\\n, \\t, \\xNN, \\uNNNN) and backslashes doubled; --json gives\n"
             "them exactly. Errors are printed as 'FILE: error: MESSAGE [STATUS]'.\n"
+            "FILE may also be a sharded model: an index (*.json) or a directory with\n"
+            "one *.safetensors.index.json; every shard is checked, then shown.\n"
             "Exit status: 0 valid, 1 invalid file or I/O error, 2 usage error.\n",
             st_version_string(), (unsigned)ST_DEFAULT_MAX_HEADER_SIZE,
             (unsigned)ST_MAX_HEADER_SIZE_LIMIT);
@@ -527,6 +530,80 @@ static st_status open_file(st_file **f, const char *path, const st_open_options 
     return st_open_fd(f, fd, &o, err);
 }
 
+/* ---------------------------------------------------------------- sharded models */
+
+/* A *.json file (an index) or a directory is a sharded model. */
+static int is_model_path(const char *path)
+{
+    struct stat sb;
+    size_t n = strlen(path);
+    if (n >= 5 && strcmp(path + n - 5, ".json") == 0) return 1;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Opens the model with every shard checked first (so nothing is printed for a
+ * broken model), then --check prints one line; the table shows each shard in
+ * model order; --json prints {"tensor_count": N, "shards": [{"name": SHARD,
+ * "file": <the shard's --json object>}, ...]}. Returns 0 or 1. */
+static int inspect_model(const char *path, int mode, const st_open_options *opts)
+{
+    st_model_options mo = ST_MODEL_OPTIONS_INIT;
+    st_model *m = NULL;
+    st_error err;
+    uint64_t s, ns, n;
+    int rc = 0;
+    mo.flags = ST_MODEL_VALIDATE_ALL;
+    mo.max_open_shards = 1;
+    mo.file_options = opts;
+    if (st_model_open(&m, path, &mo, &err) != ST_OK) {
+        report_error(path, &err);
+        return 1;
+    }
+    ns = st_model_shard_count(m);
+    n = st_model_tensor_count(m);
+    if (mode == MODE_CHECK) {
+        if (out_ok())
+            printf("%s: ok (%llu %s in %llu %s)\n", path, (unsigned long long)n,
+                   plural(n, "tensor", "tensors"), (unsigned long long)ns,
+                   plural(ns, "shard", "shards"));
+        st_model_close(m);
+        return 0;
+    }
+    if (mode == MODE_JSON) {
+        printf("{\"tensor_count\": %llu, \"shards\": [", (unsigned long long)n);
+    } else {
+        sbuf b = {NULL, 0, 0, 0};
+        sb_put_text(&b, path, strlen(path), 0, NULL);
+        printf("model: %s (%llu %s in %llu %s)\n", b.p && !b.nomem ? b.p : path,
+               (unsigned long long)n, plural(n, "tensor", "tensors"), (unsigned long long)ns,
+               plural(ns, "shard", "shards"));
+        free(b.p);
+    }
+    for (s = 0; s < ns && out_ok(); s++) {
+        const st_file *f = NULL;
+        const char *name = st_model_shard_name(m, s);
+        if (st_model_acquire(m, s, &f, &err) != ST_OK) { /* changed since the check */
+            report_error(path, &err);
+            rc = 1;
+            break;
+        }
+        if (mode == MODE_JSON) {
+            fputs(s ? ",\n {\"name\": " : "\n {\"name\": ", stdout);
+            json_string(name, strlen(name));
+            fputs(", \"file\": ", stdout);
+            if (print_json(f) != 0) rc = 1;
+            putchar('}');
+        } else {
+            putchar('\n');
+            if (print_table(name, f) != 0) rc = 1;
+        }
+        st_model_release(m, s);
+    }
+    if (mode == MODE_JSON && rc == 0) printf(ns ? "\n]}\n" : "]}\n");
+    st_model_close(m);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -583,6 +660,10 @@ int main(int argc, char **argv)
         const char *a = files[i];
         st_file *f = NULL;
         st_error err;
+        if (is_model_path(a)) {
+            if (inspect_model(a, mode, &opts) != 0) rc = 1;
+            continue;
+        }
         if (open_file(&f, a, &opts, &err) != ST_OK) {
             report_error(a, &err);
             rc = 1;

@@ -41,7 +41,7 @@ int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...)
     va_start(ap, fmt);
     st__vfail(c->err, ST_E_JSON, st__file_pos(c, pos), NULL, 0, fmt, ap);
     va_end(ap);
-    st__append(c->err, " (rule 5)");
+    if (!c->no_prefix) st__append(c->err, " (rule 5)"); /* an index has no such rules */
     return 0;
 }
 
@@ -65,9 +65,10 @@ void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size
     va_start(ap, fmt);
     st__vfail(&c->serr, s, st__file_pos(c, pos), name, nlen, fmt, ap);
     va_end(ap);
-    st__append(&c->serr, s == ST_E_DUPLICATE || s == ST_E_NAME
-                             ? " (rule 6; stricter than the reference, FORMAT.md section 5)"
-                             : " (rule 6)");
+    if (!c->no_prefix)
+        st__append(&c->serr, s == ST_E_DUPLICATE || s == ST_E_NAME
+                                 ? " (rule 6; stricter than the reference, FORMAT.md section 5)"
+                                 : " (rule 6)");
 }
 
 /* A short printable form of the byte at pos, for messages. */

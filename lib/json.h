@@ -51,7 +51,8 @@ typedef struct st__ctx {
     uint64_t *dims;
     size_t dims_cap;
     /* 0 (the default): js is a file header, so file offsets are 8 + position;
-     * 1: js starts at byte 0 of its file (a model index): offsets = positions */
+     * 1: js starts at byte 0 of its file (a model index): offsets = positions,
+     * and messages cite no FORMAT.md rule */
     int no_prefix;
 } st__ctx;
 

@@ -1,0 +1,468 @@
+/* The index of a sharded model: reading model.safetensors.index.json (or
+ * finding it in a directory) and checking it with the same strict JSON walk as
+ * file headers (json.c), into the model's entries and shards. Shard paths are
+ * checked here by name; model.c checks where they resolve and what they hold. */
+#include "json.h"
+#include "model.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- small helpers */
+
+void st__model_entry_name(const void *owner, uint32_t idx, const char **name, size_t *len)
+{
+    const st_model *m = (const st_model *)owner;
+    *name = m->entries[idx].name;
+    *len = (size_t)m->entries[idx].name_len;
+}
+
+void st__model_shard_key(const void *owner, uint32_t idx, const char **name, size_t *len)
+{
+    const st_model *m = (const st_model *)owner;
+    *name = m->shards[idx].name;
+    *len = m->shards[idx].name_len;
+}
+
+char *st__model_strdup(st__arena *ar, const char *s, size_t n)
+{
+    char *p = (char *)st__arena_alloc(ar, n + 1);
+    if (!p) return NULL;
+    if (n) memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* Puts "prefix" (formatted) in front of err->message, cutting the end if needed. */
+void st__model_prefix(st_error *err, const char *fmt, ...)
+{
+    char pre[sizeof err->message], old[sizeof err->message];
+    size_t np, no;
+    va_list ap;
+    if (!err) return;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->message, sizeof old);
+    old[sizeof old - 1] = '\0';
+    np = strlen(pre);
+    no = strlen(old);
+    if (np > sizeof err->message - 1) np = sizeof err->message - 1;
+    if (no > sizeof err->message - 1 - np) no = sizeof err->message - 1 - np;
+    memcpy(err->message, pre, np);
+    memcpy(err->message + np, old, no);
+    err->message[np + no] = '\0';
+}
+
+st_status st__model_io_fail(st_error *err, int e, const char *what, const char *path)
+{
+    char q[96];
+    st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "%s \"%s\": %s", what,
+             st__quote(q, sizeof q, path, strlen(path)), strerror(e));
+    if (err) err->sys_errno = e;
+    return ST_E_IO;
+}
+
+/* a + "/" + b into out[PATH_MAX]; 0 if it does not fit. */
+int st__model_join(char *out, const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an >= PATH_MAX || bn >= PATH_MAX - an - 1) return 0;
+    memcpy(out, a, an);
+    out[an] = '/';
+    memcpy(out + an + 1, b, bn);
+    out[an + 1 + bn] = '\0';
+    return 1;
+}
+
+int st__model_ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* ---------------------------------------------------------------- shard paths */
+
+/*
+ * Why a shard path from the index is refused, or NULL if it is acceptable. The
+ * name must be a plain relative path in canonical form, so that one file has
+ * one spelling and nothing leaves the index's directory by name: not empty, no
+ * NUL, not absolute, no backslash (a separator on Windows, where "..\\x" would
+ * escape; refused everywhere so an index means the same on every host), and no
+ * empty, "." or ".." component. Symlinks are checked when the shard is opened.
+ */
+static const char *st__unsafe_path(const char *s, size_t n)
+{
+    size_t start = 0, i;
+    if (n == 0) return "is empty";
+    if (memchr(s, '\0', n)) return "contains a NUL character";
+    if (memchr(s, '\\', n)) return "contains a backslash (use '/' between directories)";
+    if (s[0] == '/') return "is absolute (shard paths are relative to the index's directory)";
+    for (;;) {
+        for (i = start; i < n && s[i] != '/'; i++) {}
+        if (i == start) return "has an empty component (\"//\" or a trailing '/')";
+        if (i - start == 2 && s[start] == '.' && s[start + 1] == '.')
+            return "has a \"..\" component";
+        if (i - start == 1 && s[start] == '.') return "has a \".\" component";
+        if (i >= n) return NULL;
+        start = i + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- the index */
+
+static int st__add_shard(st__ctx *c, st_model *m, const char *s, size_t sn, uint64_t *out)
+{
+    int64_t i = st__hash_find(&m->shard_names, &m->key, m, st__model_shard_key, s, sn);
+    st__shard *sh;
+    uint32_t dup = 0;
+    if (i >= 0) {
+        *out = (uint64_t)i;
+        return 1;
+    }
+    if (m->nshards >= UINT32_MAX - 1) return st__nomem(c);
+    if (!st__grow(c, (void **)&m->shards, &m->shards_cap, sizeof *m->shards, m->nshards + 1))
+        return 0;
+    sh = &m->shards[m->nshards];
+    memset(sh, 0, sizeof *sh);
+    sh->name = st__model_strdup(&m->arena, s, sn);
+    if (!sh->name) return st__nomem(c);
+    sh->name_len = sn;
+    if (st__hash_insert(&m->shard_names, c->a, &m->key, m, st__model_shard_key, sh->name, sn,
+                        (uint32_t)m->nshards, &dup) < 0)
+        return st__nomem(c);
+    *out = m->nshards++;
+    return 1;
+}
+
+/* One "tensor": "shard" pair of the weight map; the cursor is after the ':'. */
+static int st__wm_pair(st__ctx *c, st_model *m, const char *k, size_t kn, size_t kpos)
+{
+    st_model_entry *e;
+    const jsmntok_t *v;
+    const char *s, *why, *name;
+    size_t sn, vpos;
+    uint64_t idx, shard = 0;
+    uint32_t dup = 0;
+    int ins;
+    char q[64], q2[64];
+    if (memchr(k, '\0', kn)) {
+        st__schema_fail(c, ST_E_NAME, kpos, k, kn,
+                        "weight_map: tensor name \"%s\" contains a NUL character (\\u0000)",
+                        st__quote(q, sizeof q, k, kn));
+        return st__check_value(c, 2);
+    }
+    if (m->nentries >= UINT32_MAX - 1) return st__nomem(c);
+    if (!st__grow(c, (void **)&m->entries, &m->entries_cap, sizeof *m->entries, m->nentries + 1))
+        return 0;
+    name = st__model_strdup(&m->arena, k, kn);
+    if (!name) return st__nomem(c);
+    idx = m->nentries;
+    e = &m->entries[idx];
+    e->name = name;
+    e->name_len = kn;
+    e->shard = 0;
+    e->index = idx;
+    ins = st__hash_insert(&m->names, c->a, &m->key, m, st__model_entry_name, name, kn, (uint32_t)idx,
+                          &dup);
+    if (ins < 0) return st__nomem(c);
+    if (ins == 0) {
+        st__schema_fail(c, ST_E_DUPLICATE, kpos, name, kn,
+                        "weight_map: tensor \"%s\" is listed twice",
+                        st__quote(q, sizeof q, name, kn));
+        return st__check_value(c, 2);
+    }
+    m->nentries++;
+    if (!st__at_token(c, "a value")) return 0;
+    v = &c->tok[c->i];
+    vpos = st__span_begin(v);
+    if (v->type != JSMN_STRING) {
+        st__schema_fail(c, ST_E_SCHEMA, vpos, name, kn,
+                        "weight_map: the value of tensor \"%s\" must be a string (a shard file "
+                        "name), found %s", st__quote(q, sizeof q, name, kn),
+                        st__type_name(v, c->js));
+        return st__check_value(c, 2);
+    }
+    if (!st__take_string(c, &s, &sn)) return 0;
+    why = st__unsafe_path(s, sn);
+    if (why) {
+        st__schema_fail(c, ST_E_NAME, vpos, name, kn,
+                        "weight_map: shard path \"%s\" of tensor \"%s\" %s",
+                        st__quote(q2, sizeof q2, s, sn), st__quote(q, sizeof q, name, kn), why);
+        return 1;
+    }
+    if (!st__add_shard(c, m, s, sn, &shard)) return 0;
+    m->entries[idx].shard = shard;
+    return 1;
+}
+
+static int st__weight_map(st__ctx *c, st_model *m)
+{
+    const jsmntok_t *t;
+    st__it it;
+    const char *k;
+    size_t kn, kpos;
+    int r;
+    if (!st__at_token(c, "a value")) return 0;
+    t = &c->tok[c->i];
+    if (c->schema_failed) return st__check_value(c, 1);
+    if (t->type != JSMN_OBJECT) {
+        st__schema_fail(c, ST_E_SCHEMA, st__span_begin(t), NULL, 0,
+                        "\"weight_map\" must be an object of \"tensor\": \"shard file\" pairs, "
+                        "found %s", st__type_name(t, c->js));
+        return st__check_value(c, 1);
+    }
+    if (!st__open(c, &it, 2)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
+        if (c->schema_failed) {
+            if (!st__check_value(c, 2)) return 0;
+            continue;
+        }
+        if (!st__wm_pair(c, m, k, kn, kpos)) return 0;
+    }
+    return r == 0;
+}
+
+/* The top-level object. Unknown keys ("metadata" included: its content is not
+ * used) are checked as JSON and ignored; every key must be unique. */
+static int st__index_top(st__ctx *c, st_model *m)
+{
+    st__it it;
+    const char *k;
+    size_t kn, kpos, base = c->nkeys, top;
+    int r, seen_wm = 0;
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len) return st__json_error(c, c->p, "empty index: expected a JSON object");
+    if ((unsigned char)c->js[c->p] == 0xEF)
+        return st__json_error(c, c->p, "the index starts with a UTF-8 byte order mark");
+    if (c->js[c->p] != '{')
+        return st__json_error(c, c->p, "the index must be a JSON object, found %s",
+                              st__what(c, c->p, b));
+    if (!st__at_token(c, "'{'")) return 0;
+    top = c->p;
+    if (!st__open(c, &it, 1)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
+        int is_wm = kn == 10 && memcmp(k, "weight_map", 10) == 0;
+        if (!st__push_key(c, k, kn, kpos)) return 0;
+        if (is_wm && seen_wm) {
+            st__schema_fail(c, ST_E_DUPLICATE, kpos, NULL, 0, "duplicate key \"weight_map\"");
+            is_wm = 0;
+        }
+        if (is_wm) {
+            seen_wm = 1;
+            if (!st__weight_map(c, m)) return 0;
+        } else if (!st__check_value(c, 1)) {
+            return 0;
+        }
+    }
+    if (r < 0) return 0;
+    if (!st__pop_keys(c, base, "the index's top-level object", NULL, 0)) return 0;
+    st__skip_ws(c);
+    if (c->p < c->len)
+        return st__json_error(c, c->p, "unexpected %s after the index's JSON object",
+                              st__what(c, c->p, b));
+    if (!seen_wm)
+        st__schema_fail(c, ST_E_SCHEMA, top, NULL, 0,
+                        "the index has no \"weight_map\" (an object of \"tensor\": \"shard "
+                        "file\" pairs)");
+    return 1;
+}
+
+static int st__entry_cmp(const void *pa, const void *pb)
+{
+    const st_model_entry *a = (const st_model_entry *)pa, *b = (const st_model_entry *)pb;
+    size_t n;
+    int r;
+    if (a->shard != b->shard) return a->shard < b->shard ? -1 : 1;
+    n = (size_t)(a->name_len < b->name_len ? a->name_len : b->name_len);
+    r = n ? memcmp(a->name, b->name, n) : 0;
+    if (r) return r;
+    return (a->name_len > b->name_len) - (a->name_len < b->name_len);
+}
+
+/* Model order, the name index over it, and each shard's range of entries. */
+st_status st__model_finish_entries(st_model *m, st_error *err)
+{
+    uint64_t i;
+    uint32_t dup = 0;
+    if (m->nentries > 1) qsort(m->entries, (size_t)m->nentries, sizeof *m->entries, st__entry_cmp);
+    st__hash_free(&m->names, &m->alloc);
+    if (!st__hash_init(&m->names, &m->alloc, (size_t)m->nentries)) goto nomem;
+    for (i = 0; i < m->nentries; i++) {
+        st_model_entry *e = &m->entries[i];
+        st__shard *sh = &m->shards[e->shard];
+        e->index = i;
+        if (sh->count == 0) sh->first = i;
+        sh->count++;
+        if (st__hash_insert(&m->names, &m->alloc, &m->key, m, st__model_entry_name, e->name,
+                            (size_t)e->name_len, (uint32_t)i, &dup) < 0)
+            goto nomem;
+    }
+    return ST_OK;
+nomem:
+    return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory indexing the model");
+}
+
+/* Parses the index text js[0..n) into the model's entries and shards. Error
+ * offsets are offsets in the index file. */
+st_status st__model_parse_index(st_model *m, const char *js, size_t n, const char *label,
+                                 st_error *err)
+{
+    st__ctx c;
+    st_file dummy; /* json.c reads header_size from the handle (to tell a NUL) */
+    st_error e;
+    size_t bad = 0;
+    const void *nul;
+    st_status s;
+    char q[96];
+
+    st__quote(q, sizeof q, label, strlen(label));
+    if (!st__utf8_valid((const unsigned char *)js, n, &bad))
+        return st__fail(err, ST_E_UTF8, (uint64_t)bad, NULL, 0,
+                        "index \"%s\": byte 0x%02X at offset %llu is not valid UTF-8", q,
+                        (unsigned)(unsigned char)js[bad], (unsigned long long)bad);
+    memset(&dummy, 0, sizeof dummy);
+    dummy.header_size = n;
+    memset(&c, 0, sizeof c);
+    st__clear_error(&e);
+    c.f = &dummy;
+    c.a = &m->alloc;
+    c.js = js;
+    c.err = &e;
+    c.no_prefix = 1;
+    nul = n ? memchr(js, 0, n) : NULL;
+    c.len = nul ? (size_t)((const char *)nul - js) : n;
+
+    if (!st__hash_init(&m->names, c.a, 64) || !st__hash_init(&m->shard_names, c.a, 16))
+        st__nomem(&c);
+    else if (st__tokenize(&c) && st__index_top(&c, m) && c.len < n)
+        st__json_error(&c, c.len, "NUL byte in the index");
+    if (c.failed) {
+        s = c.status;
+    } else if (c.schema_failed) {
+        s = (st_status)c.serr.code;
+        e = c.serr;
+    } else {
+        s = ST_OK;
+    }
+    st__ctx_free(&c);
+    if (s != ST_OK) {
+        st__model_prefix(&e, "index \"%s\": ", q);
+        if (err) *err = e;
+        return s;
+    }
+    return st__model_finish_entries(m, err);
+}
+
+/* Reads the whole index file (open/read, not mmap) into memory from the
+ * model's allocator (*alloc_len bytes, to free), at most cap bytes of text. */
+st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char **out,
+                               size_t *text_len, size_t *alloc_len, st_error *err)
+{
+    struct stat sb;
+    char *buf;
+    size_t size, got = 0;
+    int fd;
+    *out = NULL;
+    *text_len = *alloc_len = 0;
+    do { /* O_NONBLOCK: a FIFO must not block the open; no effect on files */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return st__model_io_fail(err, errno, "cannot open the index", path);
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return st__model_io_fail(err, e, "cannot stat the index", path);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        char q[96];
+        close(fd);
+        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "index \"%s\" is not a regular file",
+                 st__quote(q, sizeof q, path, strlen(path)));
+        if (err) err->sys_errno = EINVAL;
+        return ST_E_IO;
+    }
+    if (sb.st_size < 0 || (uint64_t)sb.st_size > cap) {
+        char q[96];
+        close(fd);
+        return st__fail(err, ST_E_HEADER_TOO_LARGE, 0, NULL, 0,
+                        "index \"%s\" has %lld bytes, above the cap of %llu (max_header_size)",
+                        st__quote(q, sizeof q, path, strlen(path)), (long long)sb.st_size,
+                        (unsigned long long)cap);
+    }
+    size = (size_t)sb.st_size;
+    buf = (char *)st__malloc(&m->alloc, size + 1);
+    if (!buf) {
+        close(fd);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
+                        "out of memory reading the index (%zu bytes)", size);
+    }
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            st__free(&m->alloc, buf, size + 1);
+            return st__model_io_fail(err, e, "cannot read the index", path);
+        }
+        if (r == 0) break; /* shrank since fstat: parse what is there */
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *out = buf;
+    *text_len = got;
+    *alloc_len = size + 1;
+    return ST_OK;
+}
+
+/* The only *.safetensors.index.json in directory dir, joined to dir in out. */
+st_status st__model_find_index(const char *dir, char *out, st_error *err)
+{
+    DIR *d;
+    struct dirent *de;
+    unsigned found = 0;
+    char list[200], q[96];
+    size_t ll = 0, dn = strlen(dir);
+    list[0] = '\0';
+    d = opendir(dir);
+    if (!d) return st__model_io_fail(err, errno, "cannot list the directory", dir);
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (!st__model_ends_with(de->d_name, n, ST__INDEX_SUFFIX)) continue;
+        if (found == 0 && !st__model_join(out, dir, dn, de->d_name, n)) {
+            closedir(d);
+            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                            "path of the index in \"%s\" is too long",
+                            st__quote(q, sizeof q, dir, dn));
+        }
+        found++;
+        if (ll + n + 5 < sizeof list) {
+            if (ll) { memcpy(list + ll, ", ", 2); ll += 2; }
+            list[ll++] = '"';
+            memcpy(list + ll, de->d_name, n);
+            ll += n;
+            list[ll++] = '"';
+            list[ll] = '\0';
+        } else if (ll + 5 < sizeof list && (ll < 4 || memcmp(list + ll - 3, "...", 3) != 0)) {
+            memcpy(list + ll, ", ...", 6);
+            ll += 5;
+        }
+    }
+    closedir(d);
+    if (found == 0)
+        return st__fail(err, ST_E_NOT_FOUND, ST__NO_OFFSET, NULL, 0,
+                        "no *" ST__INDEX_SUFFIX " file in the directory \"%s\"",
+                        st__quote(q, sizeof q, dir, dn));
+    if (found > 1)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "%u index files in \"%s\" (name one of them): %s", found,
+                        st__quote(q, sizeof q, dir, dn), list);
+    return ST_OK;
+}
