@@ -103,7 +103,13 @@ $(B)/tests/%: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(STATIC) $(LIB_HDRS)
 	$(CC) $(BASE_CFLAGS) -Ilib -Itests/support $(CMOCKA_CFLAGS) $(CFLAGS) -o $@ \
 	    $< $(TEST_SUPPORT) $(STATIC) $(CMOCKA_LIBS) -pthread $(LDFLAGS_ALL)
 
-tests: $(TEST_BINS) examples
+# Reference values for tests/test_convert.c, computed from the formats'
+# definitions by a script independent of lib/convert.c (shared by all variants).
+build/convert_ref.bin: tests/convert_ref.py
+	@mkdir -p $(@D)
+	python3 tests/convert_ref.py $@
+
+tests: $(TEST_BINS) examples build/convert_ref.bin
 
 # Runs every suite of this build variant; prints one summary line.
 run-tests: tests

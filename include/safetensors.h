@@ -432,8 +432,15 @@ ST_API st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_
  *                         occupies bits 6j..6j+5 of the 24-bit little-endian
  *                         word made of bytes 3k..3k+2; no NaN or infinity
  *   BOOL                  0 -> 0.0, anything else -> 1.0
- * Statuses: ST_E_INVALID_ARGUMENT (NULL with count > 0, unknown dtype),
- * ST_E_DTYPE_MISMATCH (C64). Any alignment of src and dst.
+ * NaN: F16, BF16 and F8_E5M2 NaNs keep sign and payload (moved to the top of the
+ * float mantissa); the other formats' NaN becomes a quiet float NaN (with its
+ * sign where the format has one). F64 and integers that need rounding use the
+ * current rounding mode (round-to-nearest-even by default), except 64-bit
+ * integers of 2^53 and above, which always round to nearest-even.
+ * Statuses, in this order: ST_E_INVALID_ARGUMENT (unknown dtype; NULL with
+ * count > 0; a range no buffer can have), ST_E_DTYPE_MISMATCH (C64); count 0 is
+ * ST_OK without touching the pointers. Any alignment of src and dst; they must
+ * not overlap (except for F32, which is a memmove).
  */
 ST_API st_status st_convert_to_f32(int dtype, const void *src, uint64_t first, uint64_t count,
                                    float *dst);
@@ -442,9 +449,10 @@ ST_API st_status st_convert_to_f32(int dtype, const void *src, uint64_t first, u
 ST_API st_status st_tensor_to_f32(const st_tensor *t, uint64_t first, uint64_t count,
                                   float *dst);
 
-/* float -> BF16 / F16 bit patterns, round to nearest, ties to even. NaN stays a
- * (quiet) NaN with its sign; F16 overflows to infinity; subnormals are exact
- * where representable. */
+/* float -> BF16 / F16 bit patterns, round to nearest, ties to even (done in
+ * integers: independent of the rounding mode). NaN stays a quiet NaN with its
+ * sign and top payload bits; F16 overflows to infinity; F16 subnormals are
+ * rounded correctly. NULL src or dst: nothing is done. No overlap. */
 ST_API void st_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
 ST_API void st_f32_to_f16(const float *src, uint16_t *dst, size_t count);
 

@@ -3,6 +3,9 @@
 # Usage: tests/run.sh BUILD_DIR
 set -u
 dir=$1
+# the conversion suite's reference values (see the Makefile)
+ST_CONVERT_REF=${ST_CONVERT_REF:-$(pwd)/build/convert_ref.bin}
+export ST_CONVERT_REF
 pass=0; fail=0; failed=""
 for t in "$dir"/tests/test_*; do
     [ -x "$t" ] || continue
