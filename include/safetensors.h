@@ -475,6 +475,12 @@ ST_API void st_f32_to_f16(const float *src, uint16_t *dst, size_t count);
 typedef struct st_model st_model;
 
 #define ST_MODEL_VALIDATE_ALL 0x1u /* open and check every shard during st_model_open */
+/* Let a shard's path, written as above (relative, no ".."), be a SYMLINK that
+ * resolves outside the index's directory. The Hugging Face cache lays models out
+ * so (snapshots/REV/x.safetensors -> ../../blobs/HASH). Off by default: a model
+ * directory from a stranger could otherwise make the reader open any file the
+ * process can read (it would still have to pass every check of a shard). */
+#define ST_MODEL_FOLLOW_SYMLINKS 0x2u
 
 typedef struct st_model_options {
     uint32_t struct_size;                /* sizeof(st_model_options) */

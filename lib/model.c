@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ST__MODEL_KNOWN_FLAGS ST_MODEL_VALIDATE_ALL
+#define ST__MODEL_KNOWN_FLAGS (ST_MODEL_VALIDATE_ALL | ST_MODEL_FOLLOW_SYMLINKS)
 #define ST__DEFAULT_OPEN_SHARDS 16u
 #define ST__MOPT_END(field) \
     (offsetof(st_model_options, field) + sizeof(((st_model_options *)0)->field))
@@ -143,11 +143,11 @@ static st_status st__load_shard(st_model *m, uint64_t si, st_file **out, st_erro
             return ST_E_IO;
         }
         /* inside root: root itself is "/" or real continues root with a '/' */
-        if (!(m->root_len == 1 ||
+        if (!m->follow_symlinks && !(m->root_len == 1 ||
               (strncmp(real, m->root, m->root_len) == 0 && real[m->root_len] == '/')))
             return st__fail(err, ST_E_NAME, ST__NO_OFFSET, NULL, 0,
                             "shard \"%s\" resolves to \"%s\", outside the index's directory "
-                            "(symlinks are followed)", q,
+                            "(symlinks are followed; ST_MODEL_FOLLOW_SYMLINKS allows it)", q,
                             st__quote(q2, sizeof q2, real, strlen(real)));
         /* open what was checked; O_NOFOLLOW refuses a symlink swapped in since */
         s = st__open_file(m, real, 1, q, &f, err);
@@ -429,6 +429,7 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     m->fopts = fo;
     m->fopts.allocator = &m->alloc;
     m->max_open = max_open;
+    m->follow_symlinks = (flags & ST_MODEL_FOLLOW_SYMLINKS) != 0;
     st__random_key(&m->key);
     if (pthread_mutex_init(&m->mu, NULL) != 0) {
         s = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a mutex");

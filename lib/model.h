@@ -49,6 +49,7 @@ struct st_model {
     const char *single;
     st_open_options fopts; /* for every shard; allocator points at alloc */
     uint32_t max_open;
+    int follow_symlinks; /* ST_MODEL_FOLLOW_SYMLINKS */
     uint32_t nopen; /* open shards plus shards being opened */
     uint64_t tick;
     int sync; /* 1: mu initialised, 2: cv too */

@@ -882,6 +882,22 @@ static void test_symlinks(void **state)
     o.flags = ST_MODEL_VALIDATE_ALL;
     expect_status("escape all", st_model_open(&m, dir, &o, &e), &e, ST_E_NAME);
     assert_null(m);
+    /* the Hugging Face cache layout: allowed only on request */
+    o.flags = ST_MODEL_VALIDATE_ALL | ST_MODEL_FOLLOW_SYMLINKS;
+    expect_status("escape allowed", st_model_open(&m, dir, &o, &e), &e, ST_OK);
+    {
+        const st_file *f = NULL;
+        expect_status("escape allowed acquire", st_model_acquire(m, 0, &f, &e), &e, ST_OK);
+        verify_tensor(f, "d");
+        st_model_release(m, 0);
+    }
+    st_model_close(m);
+    m = (st_model *)1;
+    /* ".." stays refused even so */
+    write_text(dir, INDEX, "{\"weight_map\": {\"d\": \"../x.safetensors\"}}");
+    expect_status("dotdot with follow", st_model_open(&m, dir, &o, &e), &e, ST_E_NAME);
+    assert_null(m);
+    write_text(dir, INDEX, "{\"weight_map\": {\"d\": \"link.safetensors\"}}");
     /* relative symlink out */
     p = path_of(dir, "rel.safetensors");
     {
