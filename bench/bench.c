@@ -1,0 +1,1099 @@
+/* libsafetensors benchmark: `make bench` (see docs/performance.md).
+ *
+ *   bench [--reps N] DIR           run everything, inputs generated under DIR
+ *   bench --profile-open FILE [K]  open FILE K times from memory (for callgrind / perf)
+ *   bench --probe-rss FILE WARM    (internal) RSS before/after one st_open_path, in a
+ *                                  fresh process so earlier runs do not hide the growth
+ *
+ * Every figure is the median of repeated runs; the table shows min..max too.
+ * st_tensor_read and st_convert_to_f32 are measured only when the library
+ * defines them: the Makefile passes -DBENCH_HAVE_TENSOR_READ / -DBENCH_HAVE_CONVERT
+ * after looking at the static library's symbols; otherwise the figures say n/a.
+ */
+#include "gen.h"
+
+#include <safetensors.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MB 1e6
+#define GB 1e9
+
+static const size_t header_sizes[] = {100, 1000, 10000, 100000};
+#define NSIZES (sizeof header_sizes / sizeof header_sizes[0])
+#define HEADER_BUDGET ((uint64_t)32 << 30) /* data size the header files describe (holes) */
+#define HEADER_META 16                     /* __metadata__ entries */
+#define SPARSE_TENSORS 300
+#define SPARSE_BUDGET ((uint64_t)8 << 30)
+#define REAL_BUDGET ((uint64_t)512 << 20)
+#define CONV_ELEMS ((size_t)16 << 20) /* elements per conversion run: 64 MB of floats out */
+
+static int reps = 21;
+static double min_run_ns = 10e6; /* each timed run lasts at least this long */
+static clockid_t bench_clock = CLOCK_MONOTONIC; /* --cpu-time: CLOCK_THREAD_CPUTIME_ID */
+static volatile uint64_t sink;
+static const char *self_exe = "/proc/self/exe";
+
+/* ------------------------------------------------------------ utilities */
+
+#if defined(__GNUC__)
+#define BENCH_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define BENCH_NORETURN __attribute__((noreturn))
+#else
+#define BENCH_PRINTF(a, b)
+#define BENCH_NORETURN
+#endif
+
+static void die(const char *fmt, ...) BENCH_PRINTF(1, 2) BENCH_NORETURN;
+static void note(const char *fmt, ...) BENCH_PRINTF(1, 2);
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(bench_clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void loadavg(char *out, size_t n)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    out[0] = 0;
+    if (f) {
+        if (!fgets(out, (int)n, f)) out[0] = 0;
+        fclose(f);
+    }
+    out[strcspn(out, "\n")] = 0;
+}
+
+/* A whole file mapped read-only (the "buffer already in memory" for st_open_memory). */
+typedef struct mapped {
+    const unsigned char *p;
+    size_t len;
+} mapped;
+
+static mapped map_file(const char *path, size_t touch)
+{
+    mapped m = {NULL, 0};
+    struct stat st;
+    void *p;
+    size_t i;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st)) die("cannot open %s: %s", path, strerror(errno));
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) die("cannot map %s: %s", path, strerror(errno));
+    m.p = (const unsigned char *)p;
+    m.len = (size_t)st.st_size;
+    for (i = 0; i < touch && i < m.len; i += 4096) sink += m.p[i]; /* fault the header in */
+    return m;
+}
+
+/* ------------------------------------------------------------ statistics and figures */
+
+typedef struct stats {
+    double med, lo, hi;
+    int n;
+} stats;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static stats stats_of(double *v, int n)
+{
+    stats s;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    s.n = n;
+    s.lo = v[0];
+    s.hi = v[n - 1];
+    s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return s;
+}
+
+/* time -> rate: the median maps to the median, the ends swap */
+/* bytes per ns is GB/s */
+static stats rate_of(stats t, double amount)
+{
+    stats r;
+    r.n = t.n;
+    r.med = amount / t.med;
+    r.lo = amount / t.hi;
+    r.hi = amount / t.lo;
+    return r;
+}
+
+static stats scale(stats t, double k)
+{
+    t.med *= k;
+    t.lo *= k;
+    t.hi *= k;
+    return t;
+}
+
+typedef double (*run_fn)(void *ctx, uint64_t iters); /* returns the ns measured */
+
+/* ns per iteration: calibrate the iteration count so one run lasts at least
+ * min_run_ns (the calibration runs are the warm-up), then `reps` runs. */
+static uint64_t calibrate(run_fn fn, void *ctx, double min_ns)
+{
+    uint64_t iters = 1;
+    double t = fn(ctx, 1);
+    while (t < min_ns && iters < ((uint64_t)1 << 32)) {
+        double want = t > 0 ? min_ns / t * 1.2 : 2;
+        iters = (uint64_t)((double)iters * (want < 2 ? 2 : want > 100 ? 100 : want));
+        t = fn(ctx, iters);
+    }
+    return iters;
+}
+
+static stats measure_n(run_fn fn, void *ctx, int nreps, double min_ns)
+{
+    double v[64];
+    uint64_t iters;
+    int r;
+    if (nreps > 64) nreps = 64;
+    iters = calibrate(fn, ctx, min_ns);
+    for (r = 0; r < nreps; r++) v[r] = fn(ctx, iters) / (double)iters;
+    return stats_of(v, nreps);
+}
+
+/* Two bodies measured in alternation (A B A B ...), so that a busy spell of the
+ * machine hits both; *ratio is the median of the per-pair ratios time(A)/time(B). */
+static void measure_pair(run_fn fa, void *ca, run_fn fb, void *cb, double min_ns, stats *sa, stats *sb,
+                         stats *ratio)
+{
+    double va[64], vb[64], q[64];
+    uint64_t ia, ib;
+    int r, nreps = reps > 64 ? 64 : reps;
+    ia = calibrate(fa, ca, min_ns);
+    ib = calibrate(fb, cb, min_ns);
+    for (r = 0; r < nreps; r++) {
+        va[r] = fa(ca, ia) / (double)ia;
+        vb[r] = fb(cb, ib) / (double)ib;
+        q[r] = va[r] / vb[r];
+    }
+    *sa = stats_of(va, nreps);
+    *sb = stats_of(vb, nreps);
+    *ratio = stats_of(q, nreps);
+}
+
+
+static stats measure(run_fn fn, void *ctx)
+{
+    return measure_n(fn, ctx, reps, min_run_ns);
+}
+
+enum { T_NONE, T_GE, T_LT, T_LE };
+
+typedef struct figure {
+    char name[32];
+    uint64_t tensors;
+    stats s;
+    int avail;
+    char unit[12];
+    int op;
+    double target;
+    const char *status;
+} figure;
+
+static figure figs[200];
+static int nfigs;
+
+static const char *op_str(int op)
+{
+    return op == T_GE ? ">=" : op == T_LT ? "<" : op == T_LE ? "<=" : "";
+}
+
+static void add_fig(const char *name, uint64_t tensors, stats s, const char *unit, int op, double target)
+{
+    figure *f;
+    if (nfigs == (int)(sizeof figs / sizeof figs[0])) die("too many figures");
+    f = &figs[nfigs++];
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->unit, sizeof f->unit, "%s", unit);
+    f->tensors = tensors;
+    f->s = s;
+    f->avail = 1;
+    f->op = op;
+    f->target = target;
+    if (op == T_NONE) f->status = "INFO";
+    else if (op == T_GE) f->status = s.med >= target ? "PASS" : "MISS";
+    else if (op == T_LT) f->status = s.med < target ? "PASS" : "MISS";
+    else f->status = s.med <= target ? "PASS" : "MISS";
+}
+
+#if !defined(BENCH_HAVE_TENSOR_READ) || !defined(BENCH_HAVE_CONVERT)
+static void add_na(const char *name, uint64_t tensors, const char *unit, int op, double target)
+{
+    stats s = {0, 0, 0, 0};
+    add_fig(name, tensors, s, unit, op, target);
+    figs[nfigs - 1].avail = 0;
+    figs[nfigs - 1].status = "NA";
+}
+#endif
+
+static void fmt_num(char *out, size_t n, double v)
+{
+    double a = v < 0 ? -v : v;
+    if (a >= 1e6) snprintf(out, n, "%.0f", v);
+    else if (a >= 100) snprintf(out, n, "%.1f", v);
+    else if (a >= 1) snprintf(out, n, "%.3g", v);
+    else snprintf(out, n, "%.3g", v);
+}
+
+static void print_results(void)
+{
+    int i;
+    printf("\n%-22s %8s %12s %-9s %-25s %-10s %s\n", "figure", "tensors", "median", "unit",
+           "min..max (runs)", "target", "status");
+    for (i = 0; i < nfigs; i++) {
+        const figure *f = &figs[i];
+        char med[32], lo[32], hi[32], spread[96], tgt[48];
+        if (f->avail) {
+            fmt_num(med, sizeof med, f->s.med);
+            fmt_num(lo, sizeof lo, f->s.lo);
+            fmt_num(hi, sizeof hi, f->s.hi);
+            snprintf(spread, sizeof spread, "%s..%s (%d)", lo, hi, f->s.n);
+        } else {
+            snprintf(med, sizeof med, "n/a");
+            snprintf(spread, sizeof spread, "-");
+        }
+        if (f->op != T_NONE) {
+            fmt_num(lo, sizeof lo, f->target);
+            snprintf(tgt, sizeof tgt, "%s%s", op_str(f->op), lo);
+        } else {
+            snprintf(tgt, sizeof tgt, "-");
+        }
+        printf("%-22s %8llu %12s %-9s %-25s %-10s %s\n", f->name, (unsigned long long)f->tensors, med,
+               f->unit, spread, tgt, f->status);
+    }
+    printf("\n");
+    for (i = 0; i < nfigs; i++) {
+        const figure *f = &figs[i];
+        char tgt[32];
+        if (f->op != T_NONE) snprintf(tgt, sizeof tgt, "%s%g", op_str(f->op), f->target);
+        else snprintf(tgt, sizeof tgt, "none");
+        if (f->avail)
+            printf("BENCH name=%s tensors=%llu value=%.6g unit=%s target=%s status=%s min=%.6g max=%.6g "
+                   "runs=%d\n",
+                   f->name, (unsigned long long)f->tensors, f->s.med, f->unit, tgt, f->status, f->s.lo,
+                   f->s.hi, f->s.n);
+        else
+            printf("BENCH name=%s tensors=%llu value=n/a unit=%s target=%s status=NA\n", f->name,
+                   (unsigned long long)f->tensors, f->unit, tgt);
+    }
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------ counting allocator */
+
+typedef struct counter {
+    size_t live, peak, calls;
+} counter;
+
+static void *cnt_malloc(void *ctx, size_t n)
+{
+    counter *c = (counter *)ctx;
+    void *p = malloc(n ? n : 1);
+    if (p) {
+        c->live += n;
+        c->calls++;
+        if (c->live > c->peak) c->peak = c->live;
+    }
+    return p;
+}
+
+static void *cnt_realloc(void *ctx, void *p, size_t old_size, size_t new_size)
+{
+    counter *c = (counter *)ctx;
+    void *q = realloc(p, new_size ? new_size : 1);
+    if (q) {
+        c->live = c->live - old_size + new_size;
+        c->calls++;
+        if (c->live > c->peak) c->peak = c->live;
+    }
+    return q;
+}
+
+static void cnt_free(void *ctx, void *p, size_t n)
+{
+    counter *c = (counter *)ctx;
+    free(p);
+    c->live -= n;
+}
+
+/* ------------------------------------------------------------ timed bodies */
+
+typedef struct hctx {
+    const gen_model *m;
+    const char *path;
+    mapped map;
+    const char **present, **absent; /* lookup orders (shuffled) */
+    const char **present_seq;       /* file order */
+    st_file *f;
+    jsmntok_t *toks;
+    unsigned ntok;
+} hctx;
+
+static double run_open_mem(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    double total = 0;
+    uint64_t k;
+    for (k = 0; k < iters; k++) {
+        st_file *f;
+        st_error err;
+        uint64_t t0 = now_ns();
+        st_status s = st_open_memory(&f, c->map.p, c->map.len, NULL, &err);
+        total += (double)(now_ns() - t0);
+        if (s != ST_OK) die("st_open_memory: %s", err.message);
+        st_close(f);
+    }
+    return total;
+}
+
+static double run_open_path(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    double total = 0;
+    uint64_t k;
+    for (k = 0; k < iters; k++) {
+        st_file *f;
+        st_error err;
+        uint64_t t0 = now_ns();
+        st_status s = st_open_path(&f, c->path, NULL, &err);
+        total += (double)(now_ns() - t0);
+        if (s != ST_OK) die("st_open_path %s: %s", c->path, err.message);
+        st_close(f);
+    }
+    return total;
+}
+
+static double run_jsmn(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    const char *js = (const char *)c->map.p + 8;
+    uint64_t t0 = now_ns(), k;
+    for (k = 0; k < iters; k++) {
+        jsmn_parser p;
+        int r;
+        jsmn_init(&p);
+        r = jsmn_parse(&p, js, c->m->header_len, c->toks, c->ntok);
+        if (r != (int)c->ntok) die("jsmn_parse returned %d, expected %u", r, c->ntok);
+        sink += (uint64_t)c->toks[r - 1].end;
+    }
+    return (double)(now_ns() - t0);
+}
+
+static double run_lookup(const st_file *f, const char **names, size_t n, int want, uint64_t iters)
+{
+    uint64_t t0 = now_ns(), k, acc = 0;
+    size_t i;
+    for (k = 0; k < iters; k++) {
+        for (i = 0; i < n; i++) {
+            const st_tensor *t = st_tensor_find(f, names[i]);
+            if ((t != NULL) != want) die("lookup of %s: %s", names[i], want ? "not found" : "found");
+            acc += t ? t->index : 1;
+        }
+    }
+    sink += acc;
+    return (double)(now_ns() - t0);
+}
+
+static double run_lookup_present(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    return run_lookup(c->f, c->present, c->m->n, 1, iters);
+}
+
+static double run_lookup_present_seq(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    return run_lookup(c->f, c->present_seq, c->m->n, 1, iters);
+}
+
+static double run_lookup_absent(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    return run_lookup(c->f, c->absent, c->m->n, 0, iters);
+}
+
+static double run_iterate(void *vp, uint64_t iters)
+{
+    hctx *c = (hctx *)vp;
+    uint64_t t0 = now_ns(), k, i, n = st_tensor_count(c->f), acc = 0;
+    for (k = 0; k < iters; k++) {
+        for (i = 0; i < n; i++) {
+            const st_tensor *t = st_tensor_at(c->f, i);
+            acc += t->nbytes + t->name_len + (unsigned char)t->name[0] + t->rank + (uint64_t)t->dtype;
+        }
+    }
+    sink += acc;
+    return (double)(now_ns() - t0);
+}
+
+/* ------------------------------------------------------------ RSS probe (child process) */
+
+static const unsigned char tiny_file[] = {
+    56, 0, 0, 0, 0, 0, 0, 0, '{', '"', 'a', '"', ':', '{', '"', 'd', 't', 'y', 'p', 'e', '"', ':', '"', 'F',
+    '3', '2', '"', ',', '"', 's', 'h', 'a', 'p', 'e', '"', ':', '[', '1', ']', ',', '"', 'd', 'a', 't', 'a',
+    '_', 'o', 'f', 'f', 's', 'e', 't', 's', '"', ':', '[', '0', ',', '4', ']', '}', '}', ' ', ' ', 0, 0, 0, 0,
+};
+
+static const char *warm_path; /* the tiny file, written next to the inputs */
+
+static int probe_rss_main(const char *path, const char *warm)
+{
+    st_file *f;
+    st_error err;
+    st_open_options o = ST_OPEN_OPTIONS_INIT;
+    st_allocator a;
+    counter c = {0, 0, 0};
+    uint64_t r0, r1, t0, t1;
+    struct mallinfo2 m0, m1;
+    /* warm the code and the C library's heap with a tiny file so they do not count */
+    if (st_open_path(&f, warm, NULL, &err) != ST_OK) die("%s: %s", warm, err.message);
+    st_close(f);
+    a.malloc_fn = cnt_malloc;
+    a.realloc_fn = cnt_realloc;
+    a.free_fn = cnt_free;
+    a.ctx = &c;
+    o.allocator = &a;
+    m0 = mallinfo2();
+    r0 = rss_bytes();
+    t0 = now_ns();
+    if (st_open_path(&f, path, &o, &err) != ST_OK) die("st_open_path %s: %s", path, err.message);
+    t1 = now_ns();
+    r1 = rss_bytes();
+    m1 = mallinfo2();
+    printf("%llu %llu %llu %llu %llu %lld\n", (unsigned long long)r0, (unsigned long long)r1,
+           (unsigned long long)(t1 - t0), (unsigned long long)st_tensor_count(f),
+           (unsigned long long)c.live,
+           (long long)((m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd)));
+    st_close(f);
+    return 0;
+}
+
+typedef struct probe {
+    double rss_delta; /* bytes */
+    double heap_live; /* counted through the hook */
+    double malloc_delta; /* mallinfo2: every malloc in the process */
+} probe;
+
+static probe probe_rss(const char *path)
+{
+    double d[5], live = 0, md = 0;
+    probe pr;
+    int i;
+    for (i = 0; i < 5; i++) {
+        int fds[2], st;
+        pid_t pid;
+        char out[256];
+        ssize_t got = 0, r;
+        unsigned long long r0, r1, ns, cnt, lv;
+        long long mdelta;
+        if (pipe(fds)) die("pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0) die("fork: %s", strerror(errno));
+        if (pid == 0) {
+            dup2(fds[1], 1);
+            close(fds[0]);
+            close(fds[1]);
+            execl(self_exe, "bench", "--probe-rss", path, warm_path, (char *)NULL);
+            _exit(127);
+        }
+        close(fds[1]);
+        while ((r = read(fds[0], out + got, sizeof out - 1 - (size_t)got)) > 0) got += r;
+        close(fds[0]);
+        out[got > 0 ? got : 0] = 0;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+            sscanf(out, "%llu %llu %llu %llu %llu %lld", &r0, &r1, &ns, &cnt, &lv, &mdelta) != 6)
+            die("RSS probe of %s failed", path);
+        d[i] = (double)r1 - (double)r0;
+        live = (double)lv;
+        md = (double)mdelta;
+    }
+    pr.rss_delta = stats_of(d, 5).med;
+    pr.heap_live = live;
+    pr.malloc_delta = md;
+    return pr;
+}
+
+/* ------------------------------------------------------------ 1-5: headers */
+
+static void shuffle(const char **v, size_t n, uint64_t seed)
+{
+    uint64_t s = seed | 1;
+    size_t i;
+    for (i = n; i > 1; i--) {
+        size_t j;
+        const char *t;
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        j = (size_t)(s % i);
+        t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* Copies the strings into one pool in the order of v and points v at the
+ * copies: the caller's names then sit in memory in query order, as names an
+ * engine formats one by one would, so the lookups measure the library's
+ * memory accesses rather than the benchmark's. */
+static char *pool_in_order(const char **v, size_t n)
+{
+    size_t i, len = 0;
+    char *pool, *q;
+    for (i = 0; i < n; i++) len += strlen(v[i]) + 1;
+    pool = q = (char *)xmalloc(len);
+    for (i = 0; i < n; i++) {
+        size_t k = strlen(v[i]) + 1;
+        memcpy(q, v[i], k);
+        v[i] = q;
+        q += k;
+    }
+    return pool;
+}
+
+static void bench_headers(const char *dir)
+{
+    size_t si;
+    for (si = 0; si < NSIZES; si++) {
+        size_t n = header_sizes[si], i;
+        int big = n >= 10000;
+        gen_model m;
+        hctx c;
+        char path[4096];
+        st_error err;
+        jsmn_parser p;
+        int r;
+        stats t_mem, t_path, t_jsmn, s;
+        double hdr;
+        counter cnt = {0, 0, 0};
+        st_allocator a;
+        st_open_options o = ST_OPEN_OPTIONS_INIT;
+        st_file *f;
+        char *absent_pool, *pool_present, *pool_absent;
+        probe pr;
+
+        if (gen_model_build(&m, n, HEADER_BUDGET, HEADER_META)) die("cannot build the %zu-tensor model", n);
+        snprintf(path, sizeof path, "%s/hdr_%zu.safetensors", dir, n);
+        if (gen_write_file(&m, path, 0)) die("cannot write %s", path);
+        hdr = (double)m.header_len;
+        note("%zu tensors: header %zu bytes, data %.1f GB (hole), hidden %llu", n, m.header_len,
+             (double)m.data_size / GB, (unsigned long long)m.hidden);
+        memset(&c, 0, sizeof c);
+        c.m = &m;
+        c.path = path;
+        c.map = map_file(path, 8 + m.header_len);
+
+        /* sanity: the library accepts it and sees what was written */
+        if (st_open_memory(&f, c.map.p, c.map.len, NULL, &err) != ST_OK) die("%s: %s", path, err.message);
+        if (st_tensor_count(f) != n || st_file_header_size(f) != m.header_len ||
+            strcmp(st_tensor_at(f, n - 1)->name, m.t[n - 1].name) != 0 || st_metadata_count(f) != HEADER_META)
+            die("%s: the library sees a different file", path);
+        st_close(f);
+
+        add_fig("header_bytes", n, scale(stats_of(&hdr, 1), 1), "bytes", T_NONE, 0);
+
+        /* 1. open + validate + index */
+        /* 1. open + validate + index, measured in alternation with 2. the floor:
+         * one bare jsmn pass into a preallocated token array */
+        jsmn_init(&p);
+        r = jsmn_parse(&p, (const char *)c.map.p + 8, m.header_len, NULL, 0);
+        if (r <= 0) die("jsmn counts %d tokens", r);
+        c.ntok = (unsigned)r;
+        c.toks = (jsmntok_t *)xmalloc(sizeof *c.toks * c.ntok);
+        memset(c.toks, 0, sizeof *c.toks * c.ntok);
+        measure_pair(run_open_mem, &c, run_jsmn, &c, min_run_ns, &t_mem, &t_jsmn, &s);
+        free(c.toks);
+        add_fig("open_mem", n, rate_of(t_mem, hdr / MB * 1e9), "MB/s", big ? T_GE : T_NONE, 250);
+        add_fig("open_mem_ns", n, scale(t_mem, 1.0 / (double)n), "ns/tensor", T_NONE, 0);
+        t_path = measure(run_open_path, &c);
+        add_fig("open_path", n, rate_of(t_path, hdr / MB * 1e9), "MB/s", big ? T_GE : T_NONE, 250);
+        add_fig("open_path_ns", n, scale(t_path, 1.0 / (double)n), "ns/tensor", T_NONE, 0);
+        add_fig("jsmn", n, rate_of(t_jsmn, hdr / MB * 1e9), "MB/s", T_NONE, 0);
+        add_fig("jsmn_ns", n, scale(t_jsmn, 1.0 / (double)n), "ns/tensor", T_NONE, 0);
+        add_fig("open_vs_jsmn", n, s, "x", big ? T_LE : T_NONE, 1.5);
+
+        /* 3. lookup (names in a shuffled order), 4. iteration in file order */
+        if (st_open_memory(&c.f, c.map.p, c.map.len, NULL, &err) != ST_OK) die("%s", err.message);
+        c.present = (const char **)xmalloc(n * sizeof *c.present);
+        c.absent = (const char **)xmalloc(n * sizeof *c.absent);
+        c.present_seq = (const char **)xmalloc(n * sizeof *c.present_seq);
+        absent_pool = (char *)xmalloc(n * 64);
+        for (i = 0; i < n; i++) {
+            /* absent: a bias for every weight (what a loader probes for), same length class */
+            char *q = absent_pool + i * 64;
+            const char *w = strstr(m.t[i].name, ".weight");
+            c.present[i] = c.present_seq[i] = m.t[i].name;
+            if (w) snprintf(q, 64, "%.*s.bias", (int)(w - m.t[i].name), m.t[i].name);
+            else snprintf(q, 64, "%s.absent", m.t[i].name);
+            c.absent[i] = q;
+        }
+        shuffle(c.present, n, 12345);
+        shuffle(c.absent, n, 54321);
+        pool_present = pool_in_order(c.present, n);
+        pool_absent = pool_in_order(c.absent, n);
+        s = measure(run_lookup_present, &c);
+        add_fig("lookup_present", n, scale(s, 1.0 / (double)n), "ns", n >= 100000 ? T_LT : T_NONE, 100);
+        s = measure(run_lookup_present_seq, &c);
+        add_fig("lookup_present_seq", n, scale(s, 1.0 / (double)n), "ns", n >= 100000 ? T_LT : T_NONE, 100);
+        s = measure(run_lookup_absent, &c);
+        add_fig("lookup_absent", n, scale(s, 1.0 / (double)n), "ns", n >= 100000 ? T_LT : T_NONE, 100);
+        s = measure(run_iterate, &c);
+        add_fig("iterate", n, scale(s, 1.0 / (double)n), "ns/tensor", T_NONE, 0);
+        st_close(c.f);
+        free(c.present);
+        free(c.absent);
+        free(c.present_seq);
+        free(absent_pool);
+        free(pool_present);
+        free(pool_absent);
+
+        /* 5. memory: exact heap through the allocator hook, RSS in a fresh process */
+        a.malloc_fn = cnt_malloc;
+        a.realloc_fn = cnt_realloc;
+        a.free_fn = cnt_free;
+        a.ctx = &cnt;
+        o.allocator = &a;
+        if (st_open_memory(&f, c.map.p, c.map.len, &o, &err) != ST_OK) die("%s", err.message);
+        {
+            double live = (double)cnt.live, peak = (double)cnt.peak;
+            add_fig("heap_live", n, scale(stats_of(&live, 1), 1.0 / (double)n), "B/tensor", T_NONE, 0);
+            add_fig("heap_live_ratio", n, scale(stats_of(&live, 1), 1.0 / hdr), "x_header", T_LT, 2);
+            add_fig("heap_peak", n, scale(stats_of(&peak, 1), 1.0 / (double)n), "B/tensor", T_NONE, 0);
+            add_fig("heap_peak_ratio", n, scale(stats_of(&peak, 1), 1.0 / hdr), "x_header", T_LT, 4);
+        }
+        st_close(f);
+        if (cnt.live != 0) note("WARNING: %zu heap bytes still counted live after st_close", cnt.live);
+        pr = probe_rss(path);
+        {
+            double d = pr.rss_delta;
+            add_fig("rss_open", n, scale(stats_of(&d, 1), 1.0 / (double)n), "B/tensor", T_NONE, 0);
+            add_fig("rss_open_ratio", n, scale(stats_of(&d, 1), 1.0 / hdr), "x_header", T_NONE, 0);
+        }
+        if (pr.malloc_delta > pr.heap_live * 1.25 + 65536)
+            note("WARNING: malloc grew by %.0f bytes during open but the hook counted %.0f: "
+                 "allocations bypass st_allocator?", pr.malloc_delta, pr.heap_live);
+
+        munmap((void *)(uintptr_t)c.map.p, c.map.len);
+        gen_model_free(&m);
+    }
+}
+
+/* ------------------------------------------------------------ 5b: sparse 8 GB, and the 512 MB file */
+
+static void bench_open_big(const char *path, uint64_t n, const char *tname, const char *rname, int targets)
+{
+    hctx c;
+    stats t;
+    probe pr;
+    double d;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    t = measure(run_open_path, &c);
+    add_fig(tname, n, scale(t, 1e-3), "us", targets ? T_LT : T_NONE, 1000);
+    pr = probe_rss(path);
+    d = pr.rss_delta / MB;
+    add_fig(rname, n, stats_of(&d, 1), "MB", targets ? T_LT : T_NONE, 4);
+}
+
+/* ------------------------------------------------------------ 6: reading tensor bytes */
+
+typedef struct rctx {
+    const char *path;
+    st_file *f;
+    unsigned char *dst;
+    const unsigned char *src; /* in-memory copy of the data section */
+    uint64_t n;
+} rctx;
+
+static double run_read_map_cold(void *vp, uint64_t iters)
+{
+    rctx *c = (rctx *)vp;
+    double total = 0;
+    uint64_t k, i;
+    for (k = 0; k < iters; k++) {
+        st_file *f;
+        st_error err;
+        uint64_t t0;
+        if (st_open_path(&f, c->path, NULL, &err) != ST_OK) die("%s", err.message);
+        t0 = now_ns();
+        for (i = 0; i < c->n; i++) {
+            const st_tensor *t = st_tensor_at(f, i);
+            memcpy(c->dst, t->data, (size_t)t->nbytes);
+        }
+        total += (double)(now_ns() - t0);
+        sink += c->dst[0];
+        st_close(f);
+    }
+    return total;
+}
+
+static double run_read_map_warm(void *vp, uint64_t iters)
+{
+    rctx *c = (rctx *)vp;
+    uint64_t t0 = now_ns(), k, i;
+    for (k = 0; k < iters; k++)
+        for (i = 0; i < c->n; i++) {
+            const st_tensor *t = st_tensor_at(c->f, i);
+            memcpy(c->dst, t->data, (size_t)t->nbytes);
+        }
+    sink += c->dst[0];
+    return (double)(now_ns() - t0);
+}
+
+#ifdef BENCH_HAVE_TENSOR_READ
+static double run_read_pread(void *vp, uint64_t iters)
+{
+    rctx *c = (rctx *)vp;
+    uint64_t t0 = now_ns(), k, i;
+    for (k = 0; k < iters; k++)
+        for (i = 0; i < c->n; i++) {
+            const st_tensor *t = st_tensor_at(c->f, i);
+            st_error err;
+            if (st_tensor_read(c->f, t, 0, c->dst, t->nbytes, &err) != ST_OK)
+                die("st_tensor_read %s: %s", t->name, err.message);
+        }
+    sink += c->dst[0];
+    return (double)(now_ns() - t0);
+}
+#endif
+
+static double run_read_memcpy(void *vp, uint64_t iters)
+{
+    rctx *c = (rctx *)vp;
+    uint64_t t0 = now_ns(), k, i;
+    for (k = 0; k < iters; k++)
+        for (i = 0; i < c->n; i++) {
+            const st_tensor *t = st_tensor_at(c->f, i);
+            memcpy(c->dst, c->src + t->begin, (size_t)t->nbytes);
+        }
+    sink += c->dst[0];
+    return (double)(now_ns() - t0);
+}
+
+static void bench_read(const char *path, const gen_model *m)
+{
+    rctx c;
+    st_error err;
+    uint64_t i, maxnb = 0, total;
+    unsigned char *src;
+    int fd;
+    stats t_mem, t, q;
+    int nreps = reps;
+
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.n = m->n;
+    total = m->data_size;
+    for (i = 0; i < m->n; i++)
+        if (m->t[i].end - m->t[i].begin > maxnb) maxnb = m->t[i].end - m->t[i].begin;
+    c.dst = (unsigned char *)xmalloc((size_t)maxnb);
+    memset(c.dst, 0, (size_t)maxnb);
+    /* reading the data section into memory also puts the whole file in the page cache */
+    src = (unsigned char *)xmalloc((size_t)total);
+    fd = open(path, O_RDONLY);
+    if (fd < 0) die("%s: %s", path, strerror(errno));
+    for (i = 0; i < total;) {
+        ssize_t r = pread(fd, src + i, (size_t)(total - i), (off_t)(8 + m->header_len + i));
+        if (r <= 0) die("read %s: %s", path, r ? strerror(errno) : "short file");
+        i += (uint64_t)r;
+    }
+    close(fd);
+    c.src = src;
+    if (st_open_path(&c.f, path, NULL, &err) != ST_OK) die("%s", err.message);
+    if (st_tensor_count(c.f) != m->n) die("%s: tensor count", path);
+
+    /* each way of reading runs in alternation with the memcpy ceiling */
+    measure_pair(run_read_memcpy, &c, run_read_map_cold, &c, 0, &t_mem, &t, &q);
+    add_fig("read_memcpy", m->n, rate_of(t_mem, (double)total), "GB/s", T_NONE, 0);
+    add_fig("read_map", m->n, rate_of(t, (double)total), "GB/s", T_NONE, 0);
+    add_fig("read_map_ratio", m->n, q, "x_memcpy", T_NONE, 0);
+    t = measure_n(run_read_map_warm, &c, nreps, 0);
+    add_fig("read_map_warm", m->n, rate_of(t, (double)total), "GB/s", T_NONE, 0);
+#ifdef BENCH_HAVE_TENSOR_READ
+    measure_pair(run_read_memcpy, &c, run_read_pread, &c, 0, &t_mem, &t, &q);
+    add_fig("read_pread", m->n, rate_of(t, (double)total), "GB/s", T_NONE, 0);
+    add_fig("read_pread_ratio", m->n, q, "x_memcpy", T_GE, 0.8);
+    /* a check that it copies the right bytes */
+    {
+        const st_tensor *tt = st_tensor_at(c.f, m->n / 2);
+        if (st_tensor_read(c.f, tt, 0, c.dst, tt->nbytes, &err) != ST_OK ||
+            memcmp(c.dst, src + tt->begin, (size_t)tt->nbytes) != 0)
+            die("st_tensor_read returned different bytes");
+    }
+#else
+    add_na("read_pread", m->n, "GB/s", T_NONE, 0);
+    add_na("read_pread_ratio", m->n, "x_memcpy", T_GE, 0.8);
+    note("st_tensor_read is not in the library yet: read_pread is n/a");
+#endif
+    st_close(c.f);
+    free(src);
+    free(c.dst);
+}
+
+/* ------------------------------------------------------------ 7: conversion */
+
+typedef struct cctx {
+    int dtype;
+    const void *src;
+    float *dst;
+    size_t count;
+    const unsigned char *msrc; /* for the memcpy reference: count * 4 bytes */
+} cctx;
+
+static double run_memcpy_out(void *vp, uint64_t iters)
+{
+    cctx *c = (cctx *)vp;
+    uint64_t t0 = now_ns(), k;
+    for (k = 0; k < iters; k++) memcpy(c->dst, c->msrc, c->count * 4);
+    sink += (uint64_t)c->dst[1];
+    return (double)(now_ns() - t0);
+}
+
+#ifdef BENCH_HAVE_CONVERT
+static double run_convert(void *vp, uint64_t iters)
+{
+    cctx *c = (cctx *)vp;
+    uint64_t t0 = now_ns(), k;
+    for (k = 0; k < iters; k++)
+        if (st_convert_to_f32(c->dtype, c->src, 0, c->count, c->dst) != ST_OK) die("st_convert_to_f32 failed");
+    sink += (uint64_t)c->dst[1];
+    return (double)(now_ns() - t0);
+}
+#endif
+
+static void bench_convert(void)
+{
+    static const struct {
+        int gen;
+        int st;
+        const char *name, *rname;
+    } conv[3] = {
+        {GEN_BF16, ST_BF16, "conv_bf16", "conv_bf16_ratio"},
+        {GEN_F16, ST_F16, "conv_f16", "conv_f16_ratio"},
+        {GEN_F8_E4M3, ST_F8_E4M3, "conv_f8_e4m3", "conv_f8_e4m3_ratio"},
+    };
+    cctx c;
+    size_t out = CONV_ELEMS * 4, i;
+    unsigned char *msrc = (unsigned char *)xmalloc(out);
+    memset(&c, 0, sizeof c);
+    c.dst = (float *)xmalloc(out);
+    memset(c.dst, 0, out);
+    gen_fill(GEN_F32, msrc, out, 7);
+    c.msrc = msrc;
+    c.count = CONV_ELEMS;
+    for (i = 0; i < 3; i++) {
+#ifdef BENCH_HAVE_CONVERT
+        size_t esz = gen_dtypes[conv[i].gen].bits / 8, in = CONV_ELEMS * esz, k;
+        unsigned char *src = (unsigned char *)xmalloc(in);
+        stats t_mem, t, q;
+        const size_t blk = (size_t)1 << 20;
+        gen_fill(conv[i].gen, src, blk, 3);
+        for (k = blk; k < in; k += blk) memcpy(src + k, src, in - k < blk ? in - k : blk);
+        c.dtype = conv[i].st;
+        c.src = src;
+        measure_pair(run_memcpy_out, &c, run_convert, &c, 0, &t_mem, &t, &q);
+        if (i == 0) add_fig("memcpy_out", CONV_ELEMS, rate_of(t_mem, (double)out), "GB/s", T_NONE, 0);
+        add_fig(conv[i].name, CONV_ELEMS, rate_of(t, (double)out), "GB/s", T_NONE, 0);
+        add_fig(conv[i].rname, CONV_ELEMS, q, "x_memcpy", T_GE, 0.5);
+        if (conv[i].gen == GEN_BF16) { /* a check: BF16 is the top half of a float */
+            uint32_t u = ((uint32_t)src[3] << 24) | ((uint32_t)src[2] << 16);
+            float want;
+            memcpy(&want, &u, 4);
+            if (memcmp(&want, &c.dst[1], 4) != 0) die("st_convert_to_f32(BF16) gave a wrong value");
+        }
+        free(src);
+#else
+        if (i == 0) {
+            stats t_mem = measure_n(run_memcpy_out, &c, reps, 0);
+            add_fig("memcpy_out", CONV_ELEMS, rate_of(t_mem, (double)out), "GB/s", T_NONE, 0);
+        }
+        add_na(conv[i].name, CONV_ELEMS, "GB/s", T_NONE, 0);
+        add_na(conv[i].rname, CONV_ELEMS, "x_memcpy", T_GE, 0.5);
+#endif
+    }
+#ifndef BENCH_HAVE_CONVERT
+    note("st_convert_to_f32 is not in the library yet: conversion figures are n/a");
+#endif
+    free(msrc);
+    free(c.dst);
+}
+
+/* ------------------------------------------------------------ main */
+
+static int profile_main(const char *path, uint64_t k)
+{
+    mapped m = map_file(path, 0);
+    uint64_t i, t0, n = 0;
+    for (i = 0; i < 8 && i < m.len; i++) n |= (uint64_t)m.p[i] << (8 * i);
+    for (i = 0; i < 8 + n && i < m.len; i += 4096) sink += m.p[i]; /* fault the header in */
+    t0 = now_ns();
+    for (i = 0; i < k; i++) {
+        st_file *f;
+        st_error err;
+        if (st_open_memory(&f, m.p, m.len, NULL, &err) != ST_OK) die("%s: %s", path, err.message);
+        sink += st_tensor_count(f);
+        st_close(f);
+    }
+    printf("%llu opens of %s: %.3f ms each\n", (unsigned long long)k, path,
+           (double)(now_ns() - t0) / 1e6 / (double)k);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    char path[4096], la0[128], la1[128];
+    gen_model m;
+    uint64_t t_start = wall_ns();
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--probe-rss") && i + 2 < argc) return probe_rss_main(argv[i + 1], argv[i + 2]);
+        if (!strcmp(argv[i], "--profile-open") && i + 1 < argc)
+            return profile_main(argv[i + 1], i + 2 < argc ? strtoull(argv[i + 2], NULL, 10) : 1);
+        if (!strcmp(argv[i], "--cpu-time")) {
+            bench_clock = CLOCK_THREAD_CPUTIME_ID;
+        } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+            reps = atoi(argv[++i]);
+            if (reps < 3) reps = 3;
+            if (reps > 64) reps = 64;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] DIR | --profile-open FILE [K]\n");
+            return 2;
+        } else {
+            dir = argv[i];
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] DIR | --profile-open FILE [K]\n");
+        return 2;
+    }
+    if (mkdir(dir, 0755) && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
+    loadavg(la0, sizeof la0);
+    note("libsafetensors %s, %ld CPUs online, load average at start: %s", st_version_string(),
+         sysconf(_SC_NPROCESSORS_ONLN), la0);
+
+    {
+        static char warm[4096];
+        int fd;
+        snprintf(warm, sizeof warm, "%s/tiny.safetensors", dir);
+        fd = open(warm, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, tiny_file, sizeof tiny_file) != (ssize_t)sizeof tiny_file || close(fd))
+            die("cannot write %s", warm);
+        warm_path = warm;
+    }
+
+    bench_headers(dir);
+
+    /* the sparse 8 GB file: open time and RSS must not grow with the data */
+    if (gen_model_build(&m, SPARSE_TENSORS, SPARSE_BUDGET, HEADER_META)) die("sparse model");
+    snprintf(path, sizeof path, "%s/sparse_8g.safetensors", dir);
+    if (gen_write_file(&m, path, 0)) die("cannot write %s", path);
+    note("sparse: %zu tensors, %.2f GB, header %zu bytes", m.n, (double)m.file_size / GB, m.header_len);
+    bench_open_big(path, m.n, "sparse8g_open", "sparse8g_rss", 1);
+    gen_model_free(&m);
+
+    /* the 512 MB file with data: reused when it is already the right file */
+    if (gen_model_build(&m, SPARSE_TENSORS, REAL_BUDGET, HEADER_META)) die("real model");
+    snprintf(path, sizeof path, "%s/real_512m.safetensors", dir);
+    if (gen_file_matches(&m, path)) {
+        note("real: reusing %s", path);
+    } else {
+        uint64_t t0 = wall_ns();
+        if (gen_write_file(&m, path, 1)) die("cannot write %s", path);
+        note("real: wrote %s (%.0f MB) in %.1f s", path, (double)m.file_size / MB, (double)(wall_ns() - t0) / 1e9);
+    }
+    bench_read(path, &m); /* first, as it loads the file into the page cache */
+    bench_open_big(path, m.n, "real512m_open", "real512m_rss", 0);
+    gen_model_free(&m);
+
+    bench_convert();
+
+    loadavg(la1, sizeof la1);
+    print_results();
+    printf("machine: %ld CPUs online; load average at start %s, at end %s; %d runs per figure; "
+           "%s clock; total %.1f s\n",
+           sysconf(_SC_NPROCESSORS_ONLN), la0, la1, reps,
+           bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU-time",
+           (double)(wall_ns() - t_start) / 1e9);
+    {
+        int miss = 0, pass = 0, na = 0;
+        for (i = 0; i < nfigs; i++) {
+            miss += !strcmp(figs[i].status, "MISS");
+            pass += !strcmp(figs[i].status, "PASS");
+            na += !strcmp(figs[i].status, "NA");
+        }
+        printf("targets: %d PASS, %d MISS, %d n/a\n", pass, miss, na);
+    }
+    return 0;
+}
