@@ -101,29 +101,28 @@ static size_t st__pow2_at_least(size_t n)
     return c;
 }
 
+/* A slot is 0 when empty, else (high 32 bits of the hash) << 32 | (index + 1):
+ * one memory read per probe. */
+#define ST__SLOT(tag, idx) (((uint64_t)(tag) << 32) | ((uint64_t)(idx) + 1))
+#define ST__SLOT_TAG(s) ((uint32_t)((s) >> 32))
+#define ST__SLOT_IDX(s) ((uint32_t)(s) - 1)
+
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected)
 {
     size_t cap;
     memset(h, 0, sizeof *h);
-    if (expected > (SIZE_MAX / 4) / sizeof(uint32_t)) return 0;
+    if (expected > (SIZE_MAX / 4) / sizeof(uint64_t)) return 0;
     cap = st__pow2_at_least(expected * 2 + 1);
-    h->slots = (uint32_t *)st__malloc(a, cap * sizeof(uint32_t));
+    h->slots = (uint64_t *)st__malloc(a, cap * sizeof(uint64_t));
     if (!h->slots) return 0;
-    h->tags = (uint32_t *)st__malloc(a, cap * sizeof(uint32_t));
-    if (!h->tags) {
-        st__free(a, h->slots, cap * sizeof(uint32_t));
-        h->slots = NULL;
-        return 0;
-    }
-    memset(h->slots, 0, cap * sizeof(uint32_t));
+    memset(h->slots, 0, cap * sizeof(uint64_t));
     h->cap = cap;
     return 1;
 }
 
 void st__hash_free(st__hash *h, const st_allocator *a)
 {
-    st__free(a, h->slots, h->cap * sizeof(uint32_t));
-    st__free(a, h->tags, h->cap * sizeof(uint32_t));
+    st__free(a, h->slots, h->cap * sizeof(uint64_t));
     memset(h, 0, sizeof *h);
 }
 
@@ -132,7 +131,7 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
 {
     st__hash n;
     size_t i;
-    if (h->cap > SIZE_MAX / 8 / sizeof(uint32_t)) return 0;
+    if (h->cap > SIZE_MAX / 8 / sizeof(uint64_t)) return 0;
     if (!st__hash_init(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
     for (i = 0; i < h->cap; i++) {
         if (h->slots[i]) {
@@ -140,12 +139,11 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
             size_t len;
             uint64_t hv;
             size_t pos;
-            get(owner, h->slots[i] - 1, &nm, &len);
+            get(owner, ST__SLOT_IDX(h->slots[i]), &nm, &len);
             hv = st__siphash(key, nm, len);
             pos = (size_t)hv & (n.cap - 1);
             while (n.slots[pos]) pos = (pos + 1) & (n.cap - 1);
             n.slots[pos] = h->slots[i];
-            n.tags[pos] = (uint32_t)(hv >> 32);
         }
     }
     n.count = h->count;
@@ -158,27 +156,26 @@ int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
                     const void *owner, st__name_fn get, const char *name, size_t len,
                     uint32_t idx, uint32_t *dup_idx)
 {
-    uint64_t hv;
+    uint64_t hv, slot;
     uint32_t tag;
     size_t pos;
     if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
     hv = st__siphash(key, name, len);
     tag = (uint32_t)(hv >> 32);
     pos = (size_t)hv & (h->cap - 1);
-    while (h->slots[pos]) {
-        if (h->tags[pos] == tag) {
+    while ((slot = h->slots[pos]) != 0) {
+        if (ST__SLOT_TAG(slot) == tag) {
             const char *nm;
             size_t nl;
-            get(owner, h->slots[pos] - 1, &nm, &nl);
+            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
             if (nl == len && memcmp(nm, name, len) == 0) {
-                *dup_idx = h->slots[pos] - 1;
+                *dup_idx = ST__SLOT_IDX(slot);
                 return 0;
             }
         }
         pos = (pos + 1) & (h->cap - 1);
     }
-    h->slots[pos] = idx + 1;
-    h->tags[pos] = tag;
+    h->slots[pos] = ST__SLOT(tag, idx);
     h->count++;
     return 1;
 }
@@ -186,19 +183,19 @@ int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len)
 {
-    uint64_t hv;
+    uint64_t hv, slot;
     uint32_t tag;
     size_t pos;
     if (!h->cap) return -1;
     hv = st__siphash(key, name, len);
     tag = (uint32_t)(hv >> 32);
     pos = (size_t)hv & (h->cap - 1);
-    while (h->slots[pos]) {
-        if (h->tags[pos] == tag) {
+    while ((slot = h->slots[pos]) != 0) {
+        if (ST__SLOT_TAG(slot) == tag) {
             const char *nm;
             size_t nl;
-            get(owner, h->slots[pos] - 1, &nm, &nl);
-            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)(h->slots[pos] - 1);
+            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
+            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
         }
         pos = (pos + 1) & (h->cap - 1);
     }

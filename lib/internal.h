@@ -3,6 +3,14 @@
 #ifndef ST_INTERNAL_H
 #define ST_INTERNAL_H
 
+/* 64-bit off_t on 32-bit hosts too (a no-op on 64-bit ones): without it open,
+ * fstat, mmap and pread fail with EOVERFLOW on files past 2 GiB, which must be
+ * sized and then refused as ST_E_TOO_BIG or read. Must precede every system
+ * header: each lib/ file includes this header (or json.h, model.h) first. */
+#if !defined(_FILE_OFFSET_BITS)
+#define _FILE_OFFSET_BITS 64
+#endif
+
 #include "safetensors.h"
 
 #include <stdarg.h>
@@ -78,8 +86,7 @@ void st__random_key(st__key128 *key);
 
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
-    uint32_t *slots;  /* cap entries: 0 = empty, else index + 1 */
-    uint32_t *tags;   /* cap entries: high 32 bits of the hash */
+    uint64_t *slots;  /* cap entries: 0 = empty, else hash tag << 32 | (index + 1) */
     size_t cap;       /* power of two */
     size_t count;
 } st__hash;

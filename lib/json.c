@@ -581,7 +581,8 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
 {
     size_t ncap;
     void *n;
-    ncap = *cap ? *cap : 16;
+    /* the first allocation is exact (callers size it from a count they know) */
+    ncap = *cap ? *cap : need;
     while (ncap < need) {
         if (ncap > SIZE_MAX / 2 / elem) return st__nomem(c);
         ncap *= 2;
@@ -654,6 +655,17 @@ int st__tokenize(st__ctx *c)
                                              : "invalid JSON");
     }
     c->ntok = (unsigned)r;
+    if (c->tok_cap > (size_t)r + (size_t)r / 16 + 64) {
+        /* give back the unused tail before the walk builds the handle: the
+         * token array is the largest temporary of an open */
+        size_t ncap = (size_t)r + 1;
+        jsmntok_t *nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
+                                                 ncap * sizeof(jsmntok_t));
+        if (nt) {
+            c->tok = nt;
+            c->tok_cap = ncap;
+        }
+    }
     return 1;
 }
 
