@@ -4,6 +4,7 @@
  *   st-inspect [OPTIONS] FILE            table of tensors, metadata, summary
  *   st-inspect [OPTIONS] --check FILE... validate only
  *   st-inspect [OPTIONS] --json FILE     one JSON object on stdout
+ *   st-inspect [OPTIONS] --dump NAME [--limit N] FILE   a tensor's values
  *
  * Exit status: 0 valid, 1 a file is invalid or unreadable (or stdout failed),
  * 2 usage error. Uses the public API only.
@@ -26,7 +27,7 @@
 #define PRINTF_LIKE(a, b)
 #endif
 
-enum { MODE_TABLE = 0, MODE_CHECK = 1, MODE_JSON = 2 };
+enum { MODE_TABLE = 0, MODE_CHECK = 1, MODE_JSON = 2, MODE_DUMP = 3 };
 
 /* Table layout limits, in terminal columns. */
 #define NAME_COLS_MAX 48  /* longer names get a line of their own */
@@ -39,12 +40,18 @@ static void usage(FILE *fp)
             "usage: " PROG " [OPTIONS] FILE\n"
             "       " PROG " [OPTIONS] --check FILE...\n"
             "       " PROG " [OPTIONS] --json FILE\n"
+            "       " PROG " [OPTIONS] --dump NAME [--limit N] FILE\n"
             "\n"
             "Lists the tensors and metadata of a safetensors file after validating\n"
             "it fully (libsafetensors %s).\n"
             "\n"
             "  --check               validate only; exit 0 if every FILE is valid\n"
             "  --json                print the header as one JSON object\n"
+            "  --dump NAME           print tensor NAME's values, one per line: floats\n"
+            "                        (%%.9g) for float dtypes (F8/F6/F4/BF16/F16\n"
+            "                        converted), exact integers for integer dtypes,\n"
+            "                        're im' pairs for C64\n"
+            "  --limit N             with --dump: at most N values\n"
             "  --allow-trailing      accept bytes after the last tensor (reported)\n"
             "  --allow-nul-padding   accept NUL bytes after the header's JSON (reported)\n"
             "  --max-header N        header size cap in bytes (0 = default %u,\n"
@@ -604,13 +611,132 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
     return rc;
 }
 
+/* ---------------------------------------------------------------- dump mode */
+
+/* Prints the values of t, one per line, at most limit of them. Returns 0, or 1
+ * after reporting an error. */
+static int dump_values(const char *path, const st_tensor *t, uint64_t limit)
+{
+    enum { CHUNK = 4096 };
+    static float fbuf[CHUNK * 2];
+    static unsigned char ibuf[CHUNK * 8];
+    uint64_t n = t->numel < limit ? t->numel : limit, i = 0;
+    sbuf b = {0};
+    sb_put_text(&b, t->name, t->name_len, 0, NULL);
+    if (out_ok()) {
+        printf("# %s %s ", b.p && !b.nomem ? b.p : "?", st_dtype_name(t->dtype));
+        sb_reset(&b);
+        sb_shape(&b, t);
+        printf("%s, %llu of %llu values\n", b.p && !b.nomem ? b.p : "?",
+               (unsigned long long)n, (unsigned long long)t->numel);
+    }
+    free(b.p);
+    while (i < n && out_ok()) {
+        uint64_t k = n - i < CHUNK ? n - i : CHUNK, j;
+        st_status s;
+        switch (t->dtype) {
+        case ST_I8: case ST_U8: case ST_I16: case ST_U16: case ST_I32: case ST_U32:
+        case ST_I64: case ST_U64: case ST_BOOL: {
+            unsigned sz = st_dtype_bits(t->dtype) / 8;
+            int sgn = t->dtype == ST_I8 || t->dtype == ST_I16 || t->dtype == ST_I32 ||
+                      t->dtype == ST_I64;
+            s = st_tensor_copy_elements(t, i, k, ibuf);
+            if (s != ST_OK) break;
+            for (j = 0; j < k; j++) {
+                uint64_t u = 0; /* the element, in host order */
+                if (sz == 8) memcpy(&u, ibuf + j * sz, 8);
+                else if (sz == 1) u = ibuf[j];
+                else if (sz == 2) { uint16_t v; memcpy(&v, ibuf + j * sz, 2); u = v; }
+                else if (sz == 4) { uint32_t v; memcpy(&v, ibuf + j * sz, 4); u = v; }
+                if (sgn) {
+                    int64_t v = sz == 1 ? (int8_t)(uint8_t)u : sz == 2 ? (int16_t)(uint16_t)u
+                              : sz == 4 ? (int32_t)(uint32_t)u : (int64_t)u;
+                    printf("%lld\n", (long long)v);
+                } else {
+                    printf("%llu\n", (unsigned long long)u);
+                }
+            }
+            break;
+        }
+        case ST_C64:
+            s = st_tensor_copy_elements(t, i, k, fbuf);
+            if (s != ST_OK) break;
+            for (j = 0; j < k; j++) printf("%.9g %.9g\n", fbuf[2 * j], fbuf[2 * j + 1]);
+            break;
+        default:
+            s = st_tensor_to_f32(t, i, k, fbuf);
+            if (s != ST_OK) break;
+            for (j = 0; j < k; j++) printf("%.9g\n", fbuf[j]);
+            break;
+        }
+        if (s != ST_OK) {
+            fprintf(stderr, "%s: error: cannot read tensor values: %s [%s]\n", path,
+                    st_status_message(s), st_status_name(s));
+            return 1;
+        }
+        i += k;
+    }
+    return 0;
+}
+
+static int dump_named(const char *path, const char *name, uint64_t limit,
+                      const st_open_options *opts)
+{
+    st_error err;
+    int rc;
+    if (is_model_path(path)) {
+        st_model_options mo = ST_MODEL_OPTIONS_INIT;
+        st_model *m = NULL;
+        const st_model_entry *e;
+        const st_file *f = NULL;
+        mo.file_options = opts;
+        if (st_model_open(&m, path, &mo, &err) != ST_OK) {
+            report_error(path, &err);
+            return 1;
+        }
+        e = st_model_find(m, name);
+        if (!e) {
+            fprintf(stderr, "%s: error: no tensor named \"%s\" [ST_E_NOT_FOUND]\n", path, name);
+            st_model_close(m);
+            return 1;
+        }
+        if (st_model_acquire(m, e->shard, &f, &err) != ST_OK) {
+            report_error(path, &err);
+            st_model_close(m);
+            return 1;
+        }
+        rc = dump_values(path, st_tensor_find(f, name), limit);
+        st_model_release(m, e->shard);
+        st_model_close(m);
+        return rc;
+    } else {
+        st_file *f = NULL;
+        const st_tensor *t;
+        if (open_file(&f, path, opts, &err) != ST_OK) {
+            report_error(path, &err);
+            return 1;
+        }
+        t = st_tensor_find(f, name);
+        if (!t) {
+            fprintf(stderr, "%s: error: no tensor named \"%s\" [ST_E_NOT_FOUND]\n", path, name);
+            st_close(f);
+            return 1;
+        }
+        rc = dump_values(path, t, limit);
+        st_close(f);
+        return rc;
+    }
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
     int mode = MODE_TABLE, nfiles = 0, i, rc = 0, end_of_opts = 0;
-    int saw_check = 0, saw_json = 0;
+    int saw_check = 0, saw_json = 0, saw_limit = 0;
+    const char *dump_name = NULL;
+    uint64_t limit = UINT64_MAX;
     /* File names are collected in place at the front of argv (a slot is only
      * rewritten after it has been read). */
     char **files = argv + 1;
@@ -634,6 +760,16 @@ int main(int argc, char **argv)
             saw_check = 1;
         } else if (strcmp(a, "--json") == 0) {
             saw_json = 1;
+        } else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return usage_error("--dump needs a tensor name");
+            dump_name = v;
+        } else if (strcmp(a, "--limit") == 0 || strncmp(a, "--limit=", 8) == 0) {
+            const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return usage_error("--limit needs a value");
+            if (!parse_u64(v, UINT64_MAX, &limit))
+                return usage_error("--limit: '%s' is not a number", v);
+            saw_limit = 1;
         } else if (strcmp(a, "--allow-trailing") == 0) {
             opts.flags |= ST_LENIENT_TRAILING_BYTES;
         } else if (strcmp(a, "--allow-nul-padding") == 0) {
@@ -648,7 +784,15 @@ int main(int argc, char **argv)
             return usage_error("unknown option '%s'", a);
         }
     }
-    if (saw_check && saw_json) return usage_error("--check and --json exclude each other");
+    if (saw_check + saw_json + (dump_name != NULL) > 1)
+        return usage_error("--check, --json and --dump exclude each other");
+    if (saw_limit && !dump_name) return usage_error("--limit goes with --dump");
+    if (dump_name) {
+        if (nfiles != 1) return usage_error("--dump takes one file");
+        rc = dump_named(files[0], dump_name, limit, &opts);
+        if (out_finish() != 0) rc = 1;
+        return rc;
+    }
     if (saw_check) mode = MODE_CHECK;
     if (saw_json) mode = MODE_JSON;
     if (nfiles == 0) return usage_error("no file given");

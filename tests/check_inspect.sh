@@ -474,4 +474,50 @@ if [ -w /dev/full ]; then
     expect "stdout full: reported" has "$tmp/err" "error writing to stdout"
 fi
 
+# ---------------------------------------------------------------- --dump
+
+python3 - "$tmp/dump.st" <<'PY'
+import json, struct, sys
+ts = [("f", "F32", [3], struct.pack("<3f", 1.5, -2.0, 0.1)),
+      ("h", "BF16", [2], struct.pack("<2H", 0x3FC0, 0xC000)),       # 1.5, -2
+      ("q", "F4", [4], bytes([0x21, 0x97])),                        # 0.5 1 | 6 -0.5
+      ("i", "I64", [2], struct.pack("<2q", -9007199254740993, 7)),
+      ("u", "U16", [2], struct.pack("<2H", 65535, 1)),
+      ("c", "C64", [1], struct.pack("<2f", 1.0, -3.0)),
+      ("e", "F8_E4M3", [2], bytes([0x7E, 0xB8]))]                   # 448, -1
+hdr, off, data = {}, 0, b""
+for n, d, sh, b in ts:
+    hdr[n] = {"dtype": d, "shape": sh, "data_offsets": [off, off + len(b)]}
+    off += len(b); data += b
+h = json.dumps(hdr).encode()
+h += b" " * (-len(h) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + data)
+PY
+dump_is() { # dump_is NAME EXPECTED-VALUES (space-separated) [--limit N]
+    nm=$1; want=$2; shift 2
+    run "$INSPECT" --dump "$nm" "$@" "$tmp/dump.st"
+    got=$(grep -v '^#' "$tmp/out" | tr '\n' ' ' | sed 's/ $//')
+    if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then ok; else bad "dump $nm $*: rc $rc, got '$got', want '$want'"; fi
+}
+dump_is f "1.5 -2 0.100000001"
+dump_is h "1.5 -2"
+dump_is q "0.5 1 6 -0.5"
+dump_is i "-9007199254740993 7"
+dump_is u "65535 1"
+dump_is c "1 -3"
+dump_is e "448 -1"
+dump_is f "1.5 -2" --limit 2
+dump_is f "" --limit 0
+run "$INSPECT" --dump f "$tmp/dump.st"
+expect "dump: header line names dtype and shape" has "$tmp/out" "# f F32 [3], 3 of 3 values"
+run "$INSPECT" --dump nope "$tmp/dump.st"
+expect_rc "dump: absent tensor" 1
+expect "dump: absent tensor reported" has "$tmp/err" "no tensor named \"nope\""
+run "$INSPECT" --dump f "$tmp/dump.st" "$tmp/dump.st"
+expect_rc "dump: two files is a usage error" 2
+run "$INSPECT" --limit 3 "$tmp/dump.st"
+expect_rc "--limit without --dump is a usage error" 2
+run "$INSPECT" --dump f --json "$tmp/dump.st"
+expect_rc "--dump with --json is a usage error" 2
+
 finish
