@@ -56,6 +56,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
+        check-valgrind check-fuzz \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -125,11 +126,30 @@ check: check-deps
 	$(MAKE) --no-print-directory check-symbols
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory B=build/check WERROR=1 check-ecosystem
+	$(MAKE) --no-print-directory check-valgrind
+	$(MAKE) --no-print-directory check-m32
+	$(MAKE) --no-print-directory check-s390x
+	$(MAKE) --no-print-directory check-fuzz
 	@echo "check: all stages passed"
 
 check-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) --no-print-directory B=build/asan SAN=1 WERROR=1 OPT="-O1 -g" run-tests
+
+# memcheck over every suite of the plain gcc build (built by the first stage)
+check-valgrind:
+	@$(MAKE) --no-print-directory B=build/check WERROR=1 tests >/dev/null
+	ST_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
+	    sh tests/run.sh build/check
+
+# a short libFuzzer run (FUZZ_TIME seconds, 60 by default) from the kept corpus
+check-fuzz:
+	@mkdir -p build/fuzz
+	@$(MAKE) --no-print-directory fuzz FUZZ_CORPUS=build/fuzz/ci-corpus FUZZ_BIN=build/fuzz/ci_fuzz_open \
+	    FUZZ_ARGS="-print_final_stats=1 $(FUZZ_ARGS)" >build/fuzz/ci.log 2>&1; rc=$$?; \
+	    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|^Done|ERROR|SUMMARY" build/fuzz/ci.log; \
+	    if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/ci.log; \
+	        echo "check-fuzz: the fuzzer failed (exit $$rc); the input is saved under build/fuzz/"; exit 1; fi
 
 check-clang:
 	@if command -v clang >/dev/null 2>&1; then \
@@ -158,6 +178,27 @@ $(B)/cpp-inspect: examples/cpp/inspect.cpp $(STATIC) $(HDR)
 check-ecosystem: lib examples $(B)/cpp-inspect
 	@sh tests/check_ecosystem.sh $(B)
 
+# ---------------------------------------------------------------- other hosts
+# check-m32: the library and every suite built with gcc -m32 (32-bit size_t and
+# pointers), run natively, st-inspect checks included. check-s390x: the same
+# cross-built for s390x (big-endian) and the cmocka suites run under qemu-user.
+# Each first installs its Debian packages (tests/deps.sh m32 / s390x, as root).
+# m32 needs the kernel's asm/ headers, which only gcc-multilib links into
+# /usr/include, and gcc-multilib conflicts with every cross compiler: the
+# same link in a private include directory instead.
+.PHONY: check-m32 check-s390x
+check-m32:
+	@sh tests/deps.sh m32
+	@mkdir -p build/m32/sysinc && ln -sfn /usr/include/$$(gcc -print-multiarch)/asm build/m32/sysinc/asm
+	PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig $(MAKE) --no-print-directory B=build/m32 \
+	    CC="gcc -m32" CFLAGS="-isystem build/m32/sysinc" WERROR=1 run-tests
+
+check-s390x:
+	@sh tests/deps.sh s390x
+	PKG_CONFIG_LIBDIR=/usr/lib/s390x-linux-gnu/pkgconfig $(MAKE) --no-print-directory B=build/s390x \
+	    CC=s390x-linux-gnu-gcc AR=s390x-linux-gnu-ar WERROR=1 tests
+	ST_TEST_WRAPPER="qemu-s390x -L /" sh tests/run.sh build/s390x
+
 # ---------------------------------------------------------------- fuzzing
 # fuzz-replay: the fuzz target with a plain driver under ASan+UBSan (gcc or clang),
 # over the seeds, the kept corpus and the regression cases (expected statuses).
@@ -165,6 +206,7 @@ check-ecosystem: lib examples $(B)/cpp-inspect
 FUZZ_TIME   ?= 60
 FUZZ_CORPUS ?= build/fuzz/corpus
 FUZZ_ARGS   ?=
+FUZZ_BIN    ?= build/fuzz/fuzz_open
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 fuzz-replay:
@@ -181,8 +223,8 @@ fuzz:
 	@mkdir -p build/fuzz $(FUZZ_CORPUS)
 	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
 	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -Iinclude -o build/fuzz/fuzz_open tests/fuzz/fuzz_open.c build/fuzzlib/libsafetensors.a -pthread
-	build/fuzz/fuzz_open -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
+	    -Iinclude -o $(FUZZ_BIN) tests/fuzz/fuzz_open.c build/fuzzlib/libsafetensors.a -pthread
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
 	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/ $(FUZZ_ARGS) \
 	    $(FUZZ_CORPUS) build/fuzz/seeds tests/fuzz/corpus
 

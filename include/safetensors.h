@@ -118,6 +118,7 @@ typedef struct st_error {
     int sys_errno;
     char tensor[128];
     char message[256];
+    char reserved_[4]; /* zero; makes the size 408 bytes on every ABI */
 } st_error;
 
 /* ---------------------------------------------------------------- dtypes */
@@ -306,16 +307,17 @@ ST_API const st_tensor *st_tensor_find_n(const st_file *file, const char *name,
 
 /*
  * Typed zero-copy access. Each returns ST_OK and sets *out to the tensor's data
- * when the dtype matches and the address is aligned for the C type; otherwise
+ * when the dtype matches and the address is aligned to the element size; otherwise
  * *out is set to NULL and the status says why:
  *   ST_E_INVALID_ARGUMENT  t or out is NULL
  *   ST_E_DTYPE_MISMATCH    the dtype is not the one the function is for
  *   ST_E_MISALIGNED        the data address is not aligned for the type (common
  *                          in unpadded files: use st_tensor_copy())
  *   ST_E_BYTE_ORDER        multi-byte type on a big-endian host
- * A tensor with no elements gives ST_OK (whatever its address) and a pointer that
- * must not be read. Checks run in the order listed: a wrong dtype is reported
- * before a misaligned address.
+ * Checks run in this order: NULL arguments, dtype, byte order (every multi-byte
+ * view is ST_E_BYTE_ORDER on a big-endian host, empty or not), alignment to the
+ * element size (4 for C64). A tensor with no elements passes the alignment
+ * check whatever its address; its pointer must not be read.
  * BOOL is returned as bytes (any value, not only 0 and 1). F16 and BF16 are
  * returned as raw uint16_t bit patterns, C64 as float pairs (real, imaginary).
  */

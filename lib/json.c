@@ -661,10 +661,11 @@ int st__tokenize(st__ctx *c)
         size_t ncap = (size_t)r + 1;
         jsmntok_t *nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
                                                  ncap * sizeof(jsmntok_t));
-        if (nt) {
-            c->tok = nt;
-            c->tok_cap = ncap;
-        }
+        /* a failed shrink is reported like any failed allocation: the caller's
+         * allocator said no, and every allocation failure is ST_E_NOMEM */
+        if (!nt) return st__nomem(c);
+        c->tok = nt;
+        c->tok_cap = ncap;
     }
     return 1;
 }

@@ -121,7 +121,9 @@ st_status st_open_memory(st_file **out, const void *data, uint64_t size,
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         "ST_OPEN_CLOSE_FD is for st_open_fd");
     if (size > (uint64_t)SIZE_MAX)
-        return st__fail(err, ST_E_TOO_BIG, ST__NO_OFFSET, NULL, 0, "buffer larger than SIZE_MAX");
+        return st__fail(err, ST_E_TOO_BIG, ST__NO_OFFSET, NULL, 0,
+                        "buffer of %llu bytes is larger than this process can address",
+                        (unsigned long long)size);
     f = st__new(&o);
     if (!f) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
     f->bytes = (const unsigned char *)data;

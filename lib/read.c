@@ -15,6 +15,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* Fails to compile where off_t stayed 32-bit (see internal.h). */
+typedef char st__off_t_is_64_bits[sizeof(off_t) >= 8 ? 1 : -1];
+
 /* Linux 5.14: fault the range in now, failing with EFAULT where an access
  * would raise SIGBUS. Older headers lack the name; older kernels say EINVAL. */
 #if defined(__linux__) && !defined(MADV_POPULATE_READ)

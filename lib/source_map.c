@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Fails to compile where off_t stayed 32-bit (see internal.h). */
+typedef char st__off_t_is_64_bits[sizeof(off_t) >= 8 ? 1 : -1];
+
 /* The size of a regular file or block device behind fd. */
 static st_status st__source_size(int fd, uint64_t *out, st_error *err)
 {

@@ -24,12 +24,25 @@ if [ "$want" = check ]; then
     need python3-numpy # the Python binding's tests (for Debian's /usr/bin/python3)
     need cmake         # the CMake package test
     command -v groff >/dev/null 2>&1 || command -v mandoc >/dev/null 2>&1 || need groff-base
+    need clang              # the clang build and the libFuzzer run
+    need libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes
+    need valgrind           # memcheck over the suite
 fi
 case $want in
-m32)   foreign=i386
-       need gcc-multilib; need pkg-config; need libcmocka-dev:i386 ;;
+# Not gcc-multilib: it conflicts with every Debian cross compiler (its only file
+# is the /usr/include/asm link, which `make check-m32` replaces by an include
+# flag), so m32 and s390x can be installed side by side.
+m32)   foreign=i386; gccv=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+       need "gcc-${gccv:-12}-multilib"; need pkg-config; need libcmocka-dev:i386 ;;
 s390x) foreign=s390x
-       need gcc-s390x-linux-gnu; need qemu-user; need pkg-config; need libcmocka-dev:s390x ;;
+       # libc6-dev-s390x-cross is only recommended by the compiler, and without
+       # it the host's /usr/include would be used
+       need gcc-s390x-linux-gnu; need libc6-dev-s390x-cross; need qemu-user; need pkg-config
+       need libcmocka-dev:s390x
+       if [ -n "$missing" ] && have_pkg gcc-multilib; then
+           echo "deps: gcc-multilib conflicts with gcc-s390x-linux-gnu and is not needed by" \
+                "make check-m32: apt-get remove gcc-multilib" >&2
+       fi ;;
 build|check) ;;
 *)     echo "deps: unknown target '$want' (build, check, m32, s390x)" >&2; exit 2 ;;
 esac
@@ -49,10 +62,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         # install: apt-get install below says whether what is needed was found.
         apt-get update -q >/dev/null 2>&1 || echo "deps: apt-get update reported errors; trying the install" >&2
     fi
+    # Never remove an installed package to make room (apt would, e.g. for a
+    # Multi-Arch version skew); without recommends for the foreign targets
+    # (libc6-dev-i386 recommends gcc-multilib).
+    opts="-y -q --no-remove"
+    [ -n "$foreign" ] && opts="$opts --no-install-recommends"
     # shellcheck disable=SC2086
-    apt-get install -y -q $missing >/dev/null 2>&1 || {
+    apt-get install $opts $missing >/dev/null 2>&1 || {
         apt-get update -q >/dev/null 2>&1
-        apt-get install -y -q $missing >&2 || { echo "deps: apt-get install failed" >&2; exit 1; }
+        apt-get install $opts $missing >&2 || { echo "deps: apt-get install failed" >&2; exit 1; }
     }
     exit 0
 fi
@@ -60,5 +78,9 @@ echo "deps: missing Debian packages:$missing" >&2
 if [ -n "$foreign" ] && ! have_arch "$foreign"; then
     echo "deps: run: sudo dpkg --add-architecture $foreign && sudo apt-get update" >&2
 fi
-echo "deps: run: sudo apt-get install -y$missing" >&2
+if [ -n "$foreign" ]; then
+    echo "deps: run: sudo apt-get install -y --no-install-recommends$missing" >&2
+else
+    echo "deps: run: sudo apt-get install -y$missing" >&2
+fi
 exit 1

@@ -1,27 +1,42 @@
 #!/bin/sh
 # Runs every test binary of one build directory; prints one summary line.
 # Usage: tests/run.sh BUILD_DIR
+# ST_TEST_WRAPPER: a command each binary runs under, split on spaces
+# (make check-s390x: "qemu-s390x -L /").
 set -u
 dir=$1
+wrap=${ST_TEST_WRAPPER:-}
 # the conversion suite's reference values (see the Makefile)
 ST_CONVERT_REF=${ST_CONVERT_REF:-$(pwd)/build/convert_ref.bin}
 export ST_CONVERT_REF
-pass=0; fail=0; failed=""
+pass=0; fail=0; skip=0; failed=""
 for t in "$dir"/tests/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
-    out=$("$t" 2>&1); rc=$?
+    # shellcheck disable=SC2086
+    out=$($wrap "$t" 2>&1); rc=$?
     n_ok=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
     n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-    pass=$((pass + n_ok)); fail=$((fail + n_bad))
+    n_skip=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+    pass=$((pass + n_ok)); fail=$((fail + n_bad)); skip=$((skip + n_skip))
     if [ $rc -ne 0 ]; then
         printf '%s\n' "$out"
         [ "$n_bad" -eq 0 ] && fail=$((fail + 1))
         failed="$failed $name"
     else
         echo "  ok  $name ($n_ok tests)"
+        # each skipped test with the line it printed before skip(): never silent
+        [ "$n_skip" -eq 0 ] || printf '%s\n' "$out" | awk '
+            /^\[  SKIPPED \] [0-9]+ test/ { exit }
+            /^\[  SKIPPED \] / { print "  skip " $4 ": " (why == "" ? "(no reason printed)" : why); why = ""; next }
+            /^\[/ { why = ""; next }
+            { why = $0 }'
     fi
 done
-echo "$dir: $pass passed, $fail failed"
+if [ $skip -gt 0 ]; then
+    echo "$dir: $pass passed, $fail failed, $skip skipped"
+else
+    echo "$dir: $pass passed, $fail failed"
+fi
 [ -z "$failed" ] || { echo "failing suites:$failed"; exit 1; }
 [ $pass -gt 0 ] || { echo "no test ran"; exit 1; }

@@ -24,6 +24,16 @@ static const char VALID_HDR[] =
     "\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
     "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[16,24]}} "; /* N = 144: 8 + N = 152 */
 
+/* Multi-byte typed views: ST_OK in place on little-endian hosts,
+ * ST_E_BYTE_ORDER on big-endian ones (make check-s390x). */
+static st_status multi_byte_view_status(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1 ? ST_OK : ST_E_BYTE_ORDER;
+}
+
 static void expect_status(const char *what, st_status got, const st_error *e, st_status want)
 {
     if (got != want || (e && e->code != (int)got)) {
@@ -76,10 +86,11 @@ static void check_valid_handle(st_file *f, const unsigned char *bytes, size_t n)
     /* 8 + N = 152: a page-aligned mapping gives aligned typed views */
     assert_int_equal(st_file_data_offset(f) % 8, 0);
     if ((uintptr_t)st_file_bytes(f) % 8 == 0) {
-        assert_int_equal(st_tensor_as_f32(w, &pf), ST_OK);
-        assert_ptr_equal(pf, w->data);
-        assert_int_equal(st_tensor_as_i64(b, &pi), ST_OK);
-        assert_ptr_equal(pi, b->data);
+        const st_status want = multi_byte_view_status();
+        assert_int_equal(st_tensor_as_f32(w, &pf), want);
+        assert_ptr_equal(pf, want == ST_OK ? w->data : NULL);
+        assert_int_equal(st_tensor_as_i64(b, &pi), want);
+        assert_ptr_equal(pi, want == ST_OK ? b->data : NULL);
     }
     assert_string_equal(st_metadata_find(f, "format")->value, "pt");
 }
@@ -451,9 +462,10 @@ static void test_sparse_8gb(void **state)
     double t0, dt;
     int fd;
     (void)state;
+    free(prefix);
     if (sizeof(size_t) < 8) {
+        print_message("32-bit size_t: an 8 GB file is ST_E_TOO_BIG here (test_bits checks it)\n");
         stt_remove_temp(path);
-        free(prefix);
         skip();
     }
     fd = open(path, O_RDWR);
@@ -463,7 +475,6 @@ static void test_sparse_8gb(void **state)
                       errno);
         close(fd);
         stt_remove_temp(path);
-        free(prefix);
         skip();
     }
     close(fd);
@@ -503,7 +514,6 @@ static void test_sparse_8gb(void **state)
     assert_int_equal(e.offset, total);
     assert_null(f);
     stt_remove_temp(path);
-    free(prefix);
 }
 
 /* ---------------------------------------------------------------- threads */
@@ -514,6 +524,7 @@ typedef struct shared {
     const st_file *f;
     const unsigned char *bytes;
     const char *path;
+    st_status view_status; /* of st_tensor_as_f32 on this host */
 } shared;
 
 typedef struct worker {
@@ -542,9 +553,12 @@ static void *reader(void *arg)
                 w->errors++;
                 continue;
             }
-            if (st_tensor_as_f32(t, &pf) != ST_OK || pf == NULL ||
-                memcmp(pf, w->sh->bytes + t->offset, 16) != 0)
+            if (st_tensor_as_f32(t, &pf) != w->sh->view_status ||
+                (w->sh->view_status == ST_OK ? pf == NULL || memcmp(pf, w->sh->bytes + t->offset,
+                                                                    16) != 0
+                                             : pf != NULL))
                 w->errors++;
+            if (memcmp(t->data, w->sh->bytes + t->offset, 16) != 0) w->errors++;
             if (st_tensor_copy(t, 4, buf, 12) != ST_OK ||
                 memcmp(buf, w->sh->bytes + t->offset + 4, 12) != 0)
                 w->errors++;
@@ -603,6 +617,7 @@ static void test_threads_one_handle(void **state)
     sh.f = f;
     sh.bytes = bytes;
     sh.path = path;
+    sh.view_status = multi_byte_view_status();
     for (k = 0; k < NTHREADS; k++) {
         w[k].sh = &sh;
         w[k].id = k;
