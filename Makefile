@@ -56,7 +56,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
-        check-valgrind check-fuzz \
+        check-valgrind check-fuzz check-diff \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -127,6 +127,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory B=build/check WERROR=1 check-ecosystem
 	$(MAKE) --no-print-directory check-valgrind
+	$(MAKE) --no-print-directory check-diff
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
 	$(MAKE) --no-print-directory check-fuzz
@@ -135,6 +136,15 @@ check: check-deps
 check-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) --no-print-directory B=build/asan SAN=1 WERROR=1 OPT="-O1 -g" run-tests
+
+# the library (through st-inspect) against an independent Python model of
+# FORMAT.md, on generated and mutated files (DIFF_CASES, seed DIFF_SEED)
+DIFF_CASES ?= 4000
+DIFF_SEED  ?= 1
+check-diff:
+	@$(MAKE) --no-print-directory B=build/check WERROR=1 examples >/dev/null
+	python3 tests/diff/run_diff.py --inspect build/check/st-inspect --offsets \
+	    --cases $(DIFF_CASES) --seed $(DIFF_SEED)
 
 # memcheck over every suite of the plain gcc build (built by the first stage)
 check-valgrind:

@@ -42,12 +42,13 @@ static int st__starts_ci(const unsigned char *b, uint64_t size, const char *s)
 const char *st__sniff(const unsigned char *b, uint64_t size)
 {
     uint64_t i = 0;
-    if (!b || size < 4) return NULL;
+    if (!b || size < 2) return NULL;
     if (size >= 23 && memcmp(b, "version https://git-lfs", 23) == 0)
         return "a Git LFS pointer file, not the model: fetch the real file "
                "(git lfs pull, or download the resolved URL)";
-    if (memcmp(b, "GGUF", 4) == 0) return "a GGUF file (llama.cpp format), not safetensors";
-    if (memcmp(b, "PK\x03\x04", 4) == 0)
+    if (size >= 4 && memcmp(b, "GGUF", 4) == 0)
+        return "a GGUF file (llama.cpp format), not safetensors";
+    if (size >= 4 && memcmp(b, "PK\x03\x04", 4) == 0)
         return "a zip archive (a PyTorch .pt/.ckpt checkpoint?), not safetensors; "
                "it may contain pickled code: do not load it with pickle";
     if (b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)

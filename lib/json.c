@@ -468,6 +468,27 @@ int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos)
     return 1;
 }
 
+int st__push_key_now(st__ctx *c, size_t base, const char *k, size_t kn, size_t kpos)
+{
+    /* Objects of up to ST__DUP_NOW keys are checked as each key arrives, so a
+     * duplicate is reported in document order (before errors in later values);
+     * bigger ones are checked when they close (st__pop_keys). */
+    size_t i, n = c->nkeys - base;
+    if (n && n <= ST__DUP_NOW && !c->schema_failed) {
+        for (i = base; i < c->nkeys; i++) {
+            const st__keyrec *a = &c->keys[i];
+            if (a->len == kn && (kn == 0 || memcmp(c->kbuf + a->off, k, kn) == 0)) {
+                st__schema_fail(c, ST_E_DUPLICATE, kpos, c->cur_name, c->cur_nlen,
+                                "duplicate key in %s (first at offset %llu)",
+                                c->cur_name ? "a tensor entry" : "an object",
+                                (unsigned long long)st__file_pos(c, a->pos));
+                break;
+            }
+        }
+    }
+    return st__push_key(c, k, kn, kpos);
+}
+
 typedef struct st__keyref {
     const char *s;
     size_t len;
@@ -490,7 +511,7 @@ int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
                         size_t nlen)
 {
     size_t n = c->nkeys - base, i, j, best = SIZE_MAX, first = 0;
-    if (n > 1 && !c->schema_failed) {
+    if (n > ST__DUP_NOW + 1 && !c->schema_failed) {
         if (n <= 16) {
             for (j = 1; j < n; j++) {
                 const st__keyrec *b = &c->keys[base + j];
@@ -541,7 +562,7 @@ static int st__check_object(st__ctx *c, int depth)
     int r;
     if (!st__open(c, &it, depth)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
-        if (!st__push_key(c, k, kn, kpos)) return 0;
+        if (!st__push_key_now(c, base, k, kn, kpos)) return 0;
         if (!st__check_value(c, depth)) return 0;
     }
     if (r < 0) return 0;

@@ -77,6 +77,10 @@ int st__open(st__ctx *c, st__it *it, int depth);
 int st__arr_next(st__ctx *c, st__it *it);
 int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos);
 int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos);
+/* The same, checking the new key at once against the object's keys since base
+ * (while the object has at most ST__DUP_NOW keys). */
+#define ST__DUP_NOW 32
+int st__push_key_now(st__ctx *c, size_t base, const char *k, size_t kn, size_t kpos);
 int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
                         size_t nlen);
 int st__check_value(st__ctx *c, int depth);

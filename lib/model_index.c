@@ -248,11 +248,11 @@ static int st__index_top(st__ctx *c, st_model *m)
     if (!st__open(c, &it, 1)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
         int is_wm = kn == 10 && memcmp(k, "weight_map", 10) == 0;
-        if (!st__push_key(c, k, kn, kpos)) return 0;
         if (is_wm && seen_wm) {
             st__schema_fail(c, ST_E_DUPLICATE, kpos, NULL, 0, "duplicate key \"weight_map\"");
             is_wm = 0;
         }
+        if (!st__push_key_now(c, base, k, kn, kpos)) return 0;
         if (is_wm) {
             seen_wm = 1;
             if (!st__weight_map(c, m)) return 0;

@@ -87,9 +87,17 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
     st_status s = st__frame(f, o->cap, err);
     if (s == ST_OK) s = st__parse_header(f, o->flags, err);
     if (s == ST_OK) s = st__validate(f, o->flags, err);
-    if (s != ST_OK && (s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH || s == ST_E_UTF8 ||
-                       s == ST_E_JSON)) {
-        const char *what = st__sniff(f->bytes, f->size);
+    if (s == ST_E_HEADER_TOO_SMALL || s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH ||
+        s == ST_E_UTF8 || s == ST_E_JSON) {
+        /* rules 1 to 5 failed: name the file if it is a known other format */
+        unsigned char small[8];
+        const unsigned char *b = f->bytes;
+        const char *what;
+        uint64_t got = 0;
+        if (!b && f->size > 0 && f->size < 8 && f->fd >= 0 &&
+            st__pread_full(f->fd, small, f->size, 0, &got) == 0 && got == f->size)
+            b = small; /* too small to map: read the few bytes */
+        what = st__sniff(b, f->size);
         if (what) s = st__fail(err, ST_E_WRONG_FORMAT, 0, NULL, 0, "not a safetensors file: %s", what);
     }
     if (s != ST_OK) {

@@ -95,7 +95,7 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
         else if (kn == 12 && memcmp(k, "data_offsets", 12) == 0) bit = ST__F_OFFSETS;
         if (!bit || c->schema_failed) {
             /* unknown field: ignored, but must be valid JSON with unique keys */
-            if (!bit && !st__push_key(c, k, kn, fpos)) return 0;
+            if (!bit && !st__push_key_now(c, base, k, kn, fpos)) return 0;
             if (!st__check_value(c, 2)) return 0;
             continue;
         }
@@ -225,6 +225,13 @@ static int st__metadata(st__ctx *c, size_t kpos)
             if (!key) return st__nomem(c);
             memcpy(key, k, kn);
             key[kn] = '\0';
+            /* the key is checked before its value (document order) */
+            if (st__hash_find(&f->meta_hash, &f->key, f, st__meta_name, key, kn) >= 0) {
+                char q[64];
+                st__schema_fail(c, ST_E_DUPLICATE, ekpos, NULL, 0,
+                                "duplicate key \"%s\" in __metadata__",
+                                st__quote(q, sizeof q, key, kn));
+            }
         }
         if (!st__at_token(c, "a value")) return 0;
         v = &c->tok[c->i];
