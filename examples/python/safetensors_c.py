@@ -229,6 +229,7 @@ _SIGNATURES = {
     "st_tensor_as_u32": (c_enum, [T, P(P(c_u32))]),
     "st_tensor_as_i64": (c_enum, [T, P(P(ctypes.c_int64))]),
     "st_tensor_as_u64": (c_enum, [T, P(P(c_u64))]),
+    "st_tensor_view": (c_enum, [T, P(vp)]),
     "st_tensor_copy": (c_enum, [T, c_u64, vp, c_u64]),
     "st_tensor_copy_elements": (c_enum, [T, c_u64, c_u64, vp]),
     "st_tensor_file_alignment": (c_u64, [T]),
