@@ -236,7 +236,7 @@ fuzz:
 	    -Iinclude -o $(FUZZ_BIN) tests/fuzz/fuzz_open.c build/fuzzlib/libsafetensors.a -pthread
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
 	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/ $(FUZZ_ARGS) \
-	    $(FUZZ_CORPUS) build/fuzz/seeds tests/fuzz/corpus
+	    $(FUZZ_CORPUS) build/fuzz/seeds tests/fuzz/corpus tests/regress
 
 # ---------------------------------------------------------------- benchmark
 # make bench: generates its inputs under $(B)/bench/ (sparse files, one 512 MB file

@@ -109,30 +109,12 @@ const char *st__type_name(const jsmntok_t *t, const char *js)
 
 /* ---------------------------------------------------------------- tokens */
 
-size_t st__span_begin(const jsmntok_t *t)
-{
-    return t->type == JSMN_STRING ? (size_t)t->start - 1 : (size_t)t->start;
-}
-
-void st__skip_ws(st__ctx *c)
-{
-    const char *js = c->js;
-    size_t p = c->p, n = c->len;
-    while (p < n && (js[p] == ' ' || js[p] == '\n' || js[p] == '\r' || js[p] == '\t')) p++;
-    c->p = p;
-}
-
-/* After whitespace, the next token must start exactly at the cursor. */
-int st__at_token(st__ctx *c, const char *expected)
+int st__at_token_fail(st__ctx *c, const char *expected)
 {
     char b[12];
-    st__skip_ws(c);
     if (c->p >= c->len)
         return st__json_error(c, c->p, "unexpected end of the header (expected %s)", expected);
-    if (c->i >= c->ntok || st__span_begin(&c->tok[c->i]) != c->p)
-        return st__json_error(c, c->p, "unexpected %s (expected %s)", st__what(c, c->p, b),
-                              expected);
-    return 1;
+    return st__json_error(c, c->p, "unexpected %s (expected %s)", st__what(c, c->p, b), expected);
 }
 
 /* ---------------------------------------------------------------- strings */
@@ -281,7 +263,7 @@ static size_t st__unescape(const char *s, size_t len, char *out)
 /* Consumes the string token at the cursor and returns its decoded bytes in
  * *s / *n: a pointer into the header when it has no escapes, else into the
  * scratch buffer (valid until the next call). */
-int st__take_string(st__ctx *c, const char **s, size_t *n)
+int st__take_string_slow(st__ctx *c, const char **s, size_t *n)
 {
     const jsmntok_t *t = &c->tok[c->i];
     size_t len = (size_t)(t->end - t->start);
@@ -339,36 +321,13 @@ bad:
 }
 
 /* A checked number token as an integer in 0..2^64-1. 0 if it is not one. */
-int st__as_u64(const st__ctx *c, const jsmntok_t *t, uint64_t *v)
-{
-    const char *s = c->js + t->start;
-    size_t n = (size_t)(t->end - t->start), k;
-    uint64_t x = 0;
-    /* up to 19 digits cannot overflow; 20 digits are compared with 2^64-1 */
-    if (n == 0 || n > 20) return 0;
-    if (n == 20 && memcmp(s, "18446744073709551615", 20) > 0) return 0;
-    for (k = 0; k < n; k++) {
-        unsigned d = (unsigned)(unsigned char)s[k] - '0';
-        if (d > 9) return 0; /* sign, fraction or exponent */
-        x = x * 10 + d;
-    }
-    *v = x;
-    return 1;
-}
 
 /* ---------------------------------------------------------------- containers */
 
-int st__open(st__ctx *c, st__it *it, int depth)
+int st__open_too_deep(st__ctx *c)
 {
-    const jsmntok_t *t = &c->tok[c->i];
-    if (depth > ST__MAX_DEPTH)
-        return st__json_error(c, (size_t)t->start, "nesting deeper than %d levels",
-                              ST__MAX_DEPTH);
-    it->end = (size_t)t->end;
-    it->first = 1;
-    c->p = (size_t)t->start + 1;
-    c->i++;
-    return 1;
+    return st__json_error(c, (size_t)c->tok[c->i].start, "nesting deeper than %d levels",
+                          ST__MAX_DEPTH);
 }
 
 static int st__close_at(st__ctx *c, st__it *it)
@@ -379,7 +338,7 @@ static int st__close_at(st__ctx *c, st__it *it)
 }
 
 /* Array: 1 = an element starts at the cursor, 0 = closed, -1 = error. */
-int st__arr_next(st__ctx *c, st__it *it)
+int st__arr_next_slow(st__ctx *c, st__it *it)
 {
     char b[12];
     st__skip_ws(c);
@@ -401,7 +360,7 @@ int st__arr_next(st__ctx *c, st__it *it)
 
 /* Object: 1 = a key was read (returned decoded in *k, *kn, position *kpos) and
  * the cursor is after its ':', 0 = closed, -1 = error. */
-int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos)
+int st__obj_next_slow(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos)
 {
     char b[12];
     st__skip_ws(c);
@@ -435,6 +394,17 @@ int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpo
     return 1;
 }
 
+int st__colon_slow(st__ctx *c)
+{
+    char b[12];
+    st__skip_ws(c);
+    if (c->p >= c->len || c->js[c->p] != ':')
+        return st__json_error(c, c->p, "unexpected %s (expected ':' after a key)",
+                              st__what(c, c->p, b)) - 1;
+    c->p++;
+    return 1;
+}
+
 /* ---------------------------------------------------------------- duplicates */
 
 int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos)
@@ -447,7 +417,7 @@ int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos)
         c->keys = nk;
         c->kcap = cap;
     }
-    if (c->kbuf_cap - c->kbuf_len < kn) {
+    if (c->kbuf_cap - c->kbuf_len < kn || !c->kbuf) { /* never NULL once a key is pushed */
         size_t cap = c->kbuf_cap ? c->kbuf_cap : 256;
         char *nb;
         while (cap - c->kbuf_len < kn) {

@@ -12,6 +12,8 @@
 
 #include "internal.h"
 
+#include <string.h>
+
 #define ST__MAX_DEPTH 128
 
 typedef struct st__keyrec {
@@ -68,14 +70,7 @@ int st__nomem(st__ctx *c);
 void st__schema_fail(st__ctx *c, st_status s, size_t pos, const char *name, size_t nlen,
                             const char *fmt, ...) ST__PRINTF(6, 7);
 const char *st__type_name(const jsmntok_t *t, const char *js);
-size_t st__span_begin(const jsmntok_t *t);
-int st__at_token(st__ctx *c, const char *expected);
-int st__take_string(st__ctx *c, const char **s, size_t *n);
 int st__check_primitive(st__ctx *c, const jsmntok_t *t);
-int st__as_u64(const st__ctx *c, const jsmntok_t *t, uint64_t *v);
-int st__open(st__ctx *c, st__it *it, int depth);
-int st__arr_next(st__ctx *c, st__it *it);
-int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos);
 int st__push_key(st__ctx *c, const char *k, size_t kn, size_t kpos);
 /* The same, checking the new key at once against the object's keys since base
  * (while the object has at most ST__DUP_NOW keys). */
@@ -90,11 +85,144 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
     ((need) <= *(cap) ? 1 : st__grow_slow((c), (arr), (cap), (elem), (need)))
 int st__tokenize(st__ctx *c);
 void st__ctx_free(st__ctx *c);
-void st__skip_ws(st__ctx *c);
 
 const char *st__what(const st__ctx *c, size_t pos, char *buf);
 /* Error path: 1 and the first error's position and message if s[0..n) is not
  * one valid JSON object within the depth limit; 0 if it is. */
 int st__json_locate(const char *s, size_t n, size_t *pos, char *msg, size_t msg_cap);
+
+/* Hot helpers of the walk, inline in both json.c and schema.c. */
+
+/* Where a token's text begins (a string's opening quote). */
+static inline size_t st__span_begin(const jsmntok_t *t)
+{
+    return t->type == JSMN_STRING ? (size_t)t->start - 1 : (size_t)t->start;
+}
+
+static inline void st__skip_ws(st__ctx *c)
+{
+    const char *js = c->js;
+    size_t p = c->p, n = c->len;
+    while (p < n && (js[p] == ' ' || js[p] == '\n' || js[p] == '\r' || js[p] == '\t')) p++;
+    c->p = p;
+}
+
+int st__at_token_fail(st__ctx *c, const char *expected);
+
+/* After whitespace, the next token must start exactly at the cursor. */
+static inline int st__at_token(st__ctx *c, const char *expected)
+{
+    st__skip_ws(c);
+    if (ST__UNLIKELY(c->p >= c->len || c->i >= c->ntok ||
+                     st__span_begin(&c->tok[c->i]) != c->p))
+        return st__at_token_fail(c, expected);
+    return 1;
+}
+
+int st__take_string_slow(st__ctx *c, const char **s, size_t *n);
+
+/* Consumes the string token at the cursor and returns its decoded bytes in
+ * *s / *n: a pointer into the header when it holds no escape (the common case,
+ * checked here inline), else into a scratch buffer valid until the next call. */
+static inline int st__take_string(st__ctx *c, const char **s, size_t *n)
+{
+    const jsmntok_t *t = &c->tok[c->i];
+    const unsigned char *b = (const unsigned char *)c->js + t->start;
+    const unsigned char *e = (const unsigned char *)c->js + t->end, *q = b;
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    while (e - q >= 8) {
+        uint64_t w, bs;
+        memcpy(&w, q, 8);
+        bs = w ^ (ones * '\\');
+        if (((w - ones * 0x20) & ~w & highs) || ((bs - ones) & ~bs & highs)) break;
+        q += 8;
+    }
+    while (q < e && *q >= 0x20 && *q != '\\') q++;
+    if (ST__UNLIKELY(q != e)) return st__take_string_slow(c, s, n);
+    c->i++;
+    c->p = (size_t)t->end + 1;
+    *s = (const char *)b;
+    *n = (size_t)(e - b);
+    return 1;
+}
+
+/* A checked number token as an integer in 0..2^64-1; 0 if it is not one. */
+static inline int st__as_u64(const st__ctx *c, const jsmntok_t *t, uint64_t *v)
+{
+    const char *s = c->js + t->start;
+    size_t n = (size_t)(t->end - t->start), k;
+    uint64_t x = 0;
+    /* up to 19 digits cannot overflow; 20 digits are compared with 2^64-1 */
+    if (n == 0 || n > 20) return 0;
+    if (n == 20 && memcmp(s, "18446744073709551615", 20) > 0) return 0;
+    for (k = 0; k < n; k++) {
+        unsigned d = (unsigned)(unsigned char)s[k] - '0';
+        if (d > 9) return 0; /* sign, fraction or exponent */
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+int st__open_too_deep(st__ctx *c);
+
+/* Enters the container token at the cursor (depth counts the top object as 1). */
+static inline int st__open(st__ctx *c, st__it *it, int depth)
+{
+    const jsmntok_t *t = &c->tok[c->i];
+    it->end = (size_t)t->end;
+    it->first = 1;
+    if (ST__UNLIKELY(depth > ST__MAX_DEPTH)) return st__open_too_deep(c);
+    c->p = (size_t)t->start + 1;
+    c->i++;
+    return 1;
+}
+
+int st__arr_next_slow(st__ctx *c, st__it *it);
+int st__obj_next_slow(st__ctx *c, st__it *it, const char **k, size_t *kn, size_t *kpos);
+int st__colon_slow(st__ctx *c);
+
+/* Array: 1 = an element starts at the cursor, 0 = closed, -1 = error. The
+ * inline part takes the compact case (no whitespace, not the end); everything
+ * else, errors included, is left to st__arr_next_slow with the state intact. */
+static inline int st__arr_next(st__ctx *c, st__it *it)
+{
+    size_t p = c->p;
+    if (!it->first) {
+        if (p < c->len && c->js[p] == ',') p++;
+        else return st__arr_next_slow(c, it);
+    }
+    if (p < c->len && c->i < c->ntok && st__span_begin(&c->tok[c->i]) == p) {
+        c->p = p;
+        it->first = 0;
+        return 1;
+    }
+    return st__arr_next_slow(c, it);
+}
+
+/* Object: 1 = a key was read (decoded in *k, *kn; its quote at *kpos) and the
+ * cursor is after its ':', 0 = closed, -1 = error. Same split as above. */
+static inline int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *kn,
+                               size_t *kpos)
+{
+    size_t p = c->p;
+    if (!it->first) {
+        if (p < c->len && c->js[p] == ',') p++;
+        else return st__obj_next_slow(c, it, k, kn, kpos);
+    }
+    if (p < c->len && c->js[p] == '"' && c->i < c->ntok && c->tok[c->i].type == JSMN_STRING &&
+        (size_t)c->tok[c->i].start == p + 1) {
+        c->p = p;
+        it->first = 0;
+        *kpos = p;
+        if (!st__take_string(c, k, kn)) return -1;
+        if (c->p < c->len && c->js[c->p] == ':') {
+            c->p++;
+            return 1;
+        }
+        return st__colon_slow(c);
+    }
+    return st__obj_next_slow(c, it, k, kn, kpos);
+}
 
 #endif /* ST_JSON_H */

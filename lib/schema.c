@@ -321,7 +321,9 @@ static int st__top(st__ctx *c)
             if (!st__check_value(c, 1)) return 0;
             continue;
         }
-        if (memchr(k, '\0', kn)) {
+        /* a NUL can only come from a \u0000 escape, so only a decoded name
+         * (in the scratch buffer) can hold one */
+        if (k == c->sbuf && memchr(k, '\0', kn)) {
             char q[64];
             st__schema_fail(c, ST_E_NAME, kpos, k, kn,
                             "tensor name \"%s\" contains a NUL character (\\u0000)",
