@@ -80,7 +80,7 @@ extern "C" {
     X(ST_E_TOO_BIG,            25, "file or tensor larger than this process can address")
 
 typedef enum st_status {
-#define ST_STATUS_ENUM_(name, num, msg) name = num,
+#define ST_STATUS_ENUM_(name, num, msg) name = num, /* NOLINT(bugprone-macro-parentheses): an enumerator name */
     ST_STATUS_LIST(ST_STATUS_ENUM_)
 #undef ST_STATUS_ENUM_
     ST_STATUS_COUNT_ /* not a status: one past the last pinned number */

@@ -257,10 +257,10 @@ static int32_t st__s32(uint32_t v)
 /* Number of significant bits of v (0 for 0). */
 static unsigned st__bitlen64(uint64_t v)
 {
-    unsigned n = 0;
 #if defined(__GNUC__)
-    if (v) return 64u - (unsigned)__builtin_clzll(v);
-#endif
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+#else
+    unsigned n = 0;
     if (v >> 32) { v >>= 32; n += 32; }
     if (v >> 16) { v >>= 16; n += 16; }
     if (v >> 8) { v >>= 8; n += 8; }
@@ -268,6 +268,7 @@ static unsigned st__bitlen64(uint64_t v)
     if (v >> 2) { v >>= 2; n += 2; }
     if (v >> 1) { v >>= 1; n += 1; }
     return n + (unsigned)v;
+#endif
 }
 
 /* Float bits of a 64-bit magnitude, rounded to nearest even. Not a plain

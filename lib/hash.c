@@ -72,8 +72,8 @@ static uint64_t st__mix64(uint64_t x)
 
 void st__random_key(st__key128 *key)
 {
-    unsigned char buf[16];
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
+    unsigned char buf[16];
     if (getentropy(buf, sizeof buf) == 0) {
         key->k0 = st__load64le(buf);
         key->k1 = st__load64le(buf + 8);
@@ -86,7 +86,6 @@ void st__random_key(st__key128 *key)
         uint64_t a = (uint64_t)(uintptr_t)key, t = 0;
         if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
             t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        (void)buf;
         key->k0 = st__mix64(a ^ t ^ (uint64_t)getpid());
         key->k1 = st__mix64(key->k0 + (uint64_t)clock() + UINT64_C(0x9e3779b97f4a7c15));
     }

@@ -21,19 +21,19 @@ static int st__loc_fail(st__loc *L, const char *what)
     char b[12];
     unsigned char ch = L->p < L->n ? (unsigned char)L->s[L->p] : 0;
     if (L->p >= L->n)
-        snprintf(L->msg, L->msg_cap, "unexpected end of the header (expected %s)", what);
+        (void)snprintf(L->msg, L->msg_cap, "unexpected end of the header (expected %s)", what);
     else if (ch >= 0x21 && ch < 0x7f)
-        snprintf(L->msg, L->msg_cap, "unexpected '%c' (expected %s)", ch, what);
+        (void)snprintf(L->msg, L->msg_cap, "unexpected '%c' (expected %s)", ch, what);
     else {
-        snprintf(b, sizeof b, "0x%02X", ch);
-        snprintf(L->msg, L->msg_cap, "unexpected byte %s (expected %s)", b, what);
+        (void)snprintf(b, sizeof b, "0x%02X", ch);
+        (void)snprintf(L->msg, L->msg_cap, "unexpected byte %s (expected %s)", b, what);
     }
     return 0;
 }
 
 static int st__loc_say(st__loc *L, const char *msg)
 {
-    snprintf(L->msg, L->msg_cap, "%s", msg);
+    (void)snprintf(L->msg, L->msg_cap, "%s", msg);
     return 0;
 }
 
@@ -136,6 +136,7 @@ static int st__loc_number(st__loc *L)
 
 static int st__loc_value(st__loc *L, int depth);
 
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is bounded by ST__MAX_DEPTH */
 static int st__loc_container(st__loc *L, int depth, char close)
 {
     int first = 1;
@@ -178,6 +179,7 @@ static int st__loc_literal(st__loc *L, const char *lit)
     return 1;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is bounded by ST__MAX_DEPTH */
 static int st__loc_value(st__loc *L, int depth)
 {
     if (L->p >= L->n) return st__loc_fail(L, "a value");

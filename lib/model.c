@@ -23,10 +23,12 @@
 
 #define ST__MODEL_KNOWN_FLAGS (ST_MODEL_VALIDATE_ALL | ST_MODEL_FOLLOW_SYMLINKS)
 #define ST__DEFAULT_OPEN_SHARDS 16u
+/* NOLINTBEGIN(bugprone-sizeof-expression): pointer members; their size is meant */
 #define ST__MOPT_END(field) \
     (offsetof(st_model_options, field) + sizeof(((st_model_options *)0)->field))
 #define ST__FOPT_END(field) \
     (offsetof(st_open_options, field) + sizeof(((st_open_options *)0)->field))
+/* NOLINTEND(bugprone-sizeof-expression) */
 
 /* ---------------------------------------------------------------- the directory */
 

@@ -46,7 +46,7 @@ void st__model_prefix(st_error *err, const char *fmt, ...)
     va_list ap;
     if (!err) return;
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
+    (void)vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof old);
     old[sizeof old - 1] = '\0';
@@ -433,6 +433,8 @@ st_status st__model_find_index(const char *dir, char *out, st_error *err)
     list[0] = '\0';
     d = opendir(dir);
     if (!d) return st__model_io_fail(err, errno, "cannot list the directory", dir);
+    /* cppcheck-suppress readdirCalled ; readdir on a stream of our own is
+     * thread-safe, and readdir_r is deprecated */
     while ((errno = 0, de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         if (!st__model_ends_with(de->d_name, n, ST__INDEX_SUFFIX)) continue;

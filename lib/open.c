@@ -13,6 +13,7 @@
 
 #define ST__KNOWN_FLAGS (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD | \
                          ST_OPEN_READ)
+/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointer members; their size is meant */
 #define ST__OPT_END(field) (offsetof(st_open_options, field) + sizeof(((st_open_options *)0)->field))
 
 typedef struct st__opts {

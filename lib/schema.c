@@ -375,7 +375,7 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     if (!st__utf8_valid(h, n, &bad))
         return st__fail(err, ST_E_UTF8, 8 + (uint64_t)bad, NULL, 0,
                         "header byte 0x%02X at offset %llu is not valid UTF-8 (rule 4)", h[bad],
-                        (unsigned long long)(8 + bad));
+                        8 + (unsigned long long)bad);
 
     memset(&c, 0, sizeof c);
     c.f = f;

@@ -88,7 +88,7 @@ st_status st__vfail(st_error *err, st_status status, uint64_t offset, const char
         memcpy(err->tensor, name, n);
         err->tensor[n] = '\0';
     }
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    (void)vsnprintf(err->message, sizeof err->message, fmt, ap); /* cut if too long */
     return status;
 }
 

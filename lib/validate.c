@@ -44,12 +44,12 @@ static const char *st__shape_str(char *buf, size_t cap, const st_tensor *t)
         if (w < 0) break;
         o += (size_t)w;
         if (o + 6 >= cap && i + 1 < t->rank) {
-            snprintf(buf + (cap > 6 ? cap - 6 : 0), 6, ",...");
+            (void)snprintf(buf + (cap > 6 ? cap - 6 : 0), 6, ",...");
             o = cap;
             break;
         }
     }
-    if (o < cap) snprintf(buf + o, cap - o, "]");
+    if (o < cap) (void)snprintf(buf + o, cap - o, "]");
     else if (cap >= 2) { buf[cap - 2] = ']'; buf[cap - 1] = '\0'; }
     return buf;
 }

@@ -27,6 +27,8 @@ if [ "$want" = check ]; then
     need clang              # the clang build and the libFuzzer run
     need libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes
     need valgrind           # memcheck over the suite
+    need cppcheck           # make check-lint
+    need clang-tidy         # make check-lint (14 or later: NOLINTBEGIN, --config-file)
 fi
 case $want in
 # Not gcc-multilib: it conflicts with every Debian cross compiler (its only file

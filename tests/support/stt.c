@@ -7,7 +7,7 @@
 unsigned char *stt_build(const void *hdr, size_t hdr_len, uint64_t data_len, size_t *out_size)
 {
     size_t n = 8 + hdr_len + (size_t)data_len, i;
-    unsigned char *b = malloc(n ? n : 1);
+    unsigned char *b = malloc(n); /* n >= 8 */
     if (!b) abort();
     for (i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hdr_len >> (8 * i));
     if (hdr_len) memcpy(b + 8, hdr, hdr_len);
