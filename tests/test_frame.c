@@ -17,26 +17,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cases.h"
 #include "stt.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define OFF_NONE (-1)
-#define OFF_END (-2)
+/* every case struct here starts with its name */
+#define STT_RUN_CASES(group, cases, n, fn) stt_run_cases(group, cases, n, sizeof((cases)[0]), fn)
 /* fcase.struct_size value meaning "pass 0" (0 in the table means the default). */
 #define SS_ZERO 0xffffffffu
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void say(char *buf, size_t cap, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    if (used + 1 >= cap) return;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, cap - used, fmt, ap);
-    va_end(ap);
-}
 
 static int contains_nocase(const char *hay, const char *needle)
 {
@@ -58,30 +46,30 @@ static void check_record(char *why, size_t cap, st_status s, const st_error *err
                          const st_file *f, st_status want, long long off, const char *kw)
 {
     if (s != want)
-        say(why, cap, " status: want %s got %s;", st_status_name(want), st_status_name(s));
-    if (err->code != (int)s) say(why, cap, " err.code %d != returned %d;", err->code, (int)s);
+        stt_say(why, cap, " status: want %s got %s;", st_status_name(want), st_status_name(s));
+    if (err->code != (int)s) stt_say(why, cap, " err.code %d != returned %d;", err->code, (int)s);
     if (s == ST_OK) {
-        if (!f) say(why, cap, " ST_OK but no handle;");
+        if (!f) stt_say(why, cap, " ST_OK but no handle;");
         if (err->flags || err->offset || err->tensor[0] || err->message[0])
-            say(why, cap, " ST_OK but error record not cleared;");
+            stt_say(why, cap, " ST_OK but error record not cleared;");
         return;
     }
-    if (f) say(why, cap, " failure but *out not NULL;");
+    if (f) stt_say(why, cap, " failure but *out not NULL;");
     if (s != want) return;
-    if (!err->message[0]) say(why, cap, " empty message;");
+    if (!err->message[0]) stt_say(why, cap, " empty message;");
     /* frame, wrong-format, UTF-8 and JSON errors never concern one tensor */
     if ((err->flags & ST_ERROR_HAS_TENSOR) &&
         (s == ST_E_HEADER_TOO_SMALL || s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH ||
          s == ST_E_WRONG_FORMAT || s == ST_E_UTF8 || s == ST_E_JSON || s == ST_E_INVALID_ARGUMENT))
-        say(why, cap, " ST_ERROR_HAS_TENSOR set;");
+        stt_say(why, cap, " ST_ERROR_HAS_TENSOR set;");
     if (off >= 0) {
         if (!(err->flags & ST_ERROR_HAS_OFFSET))
-            say(why, cap, " ST_ERROR_HAS_OFFSET not set;");
+            stt_say(why, cap, " ST_ERROR_HAS_OFFSET not set;");
         else if (err->offset != (uint64_t)off)
-            say(why, cap, " offset: want %lld got %llu;", off, (unsigned long long)err->offset);
+            stt_say(why, cap, " offset: want %lld got %llu;", off, (unsigned long long)err->offset);
     }
     if (kw && !contains_nocase(err->message, kw))
-        say(why, cap, " message does not name '%s';", kw);
+        stt_say(why, cap, " message does not name '%s';", kw);
 }
 
 /* ------------------------------------------------------------ raw frame cases */
@@ -305,13 +293,13 @@ static void run_ncase(void **state)
     check_record(why, sizeof why, s, &err, f, c->want, c->off, NULL);
     if (s == ST_OK && f) {
         if (st_file_leniency_used(f) != c->lenient)
-            say(why, sizeof why, " leniency_used: want 0x%x got 0x%x;", (unsigned)c->lenient,
+            stt_say(why, sizeof why, " leniency_used: want 0x%x got 0x%x;", (unsigned)c->lenient,
                 (unsigned)st_file_leniency_used(f));
         if (st_file_trailing_bytes(f) != c->trailing)
-            say(why, sizeof why, " trailing bytes: want %llu got %llu;",
+            stt_say(why, sizeof why, " trailing bytes: want %llu got %llu;",
                 (unsigned long long)c->trailing, (unsigned long long)st_file_trailing_bytes(f));
         if (st_file_header_size(f) != c->hlen || st_file_data_offset(f) != 8 + c->hlen)
-            say(why, sizeof why, " header size / data offset do not include the padding;");
+            stt_say(why, sizeof why, " header size / data offset do not include the padding;");
     }
     if (s == ST_OK) st_close(f);
     free(b);
@@ -355,37 +343,7 @@ static ncase nul_cases[] = {
     { "nul_then_garbage_default", H("{}\0\0x"), 0, 0, ST_E_JSON, 10, 0, 0 },
 };
 
-static int run_table_n(const char *group, ncase *cases, size_t n)
-{
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    size_t i;
-    int r;
-    if (!t) return 1;
-    for (i = 0; i < n; i++) {
-        t[i].name = cases[i].name;
-        t[i].test_func = run_ncase;
-        t[i].initial_state = &cases[i];
-    }
-    r = _cmocka_run_group_tests(group, t, n, NULL, NULL);
-    free(t);
-    return r;
-}
 
-static int run_table_f(const char *group, fcase *cases, size_t n)
-{
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    size_t i;
-    int r;
-    if (!t) return 1;
-    for (i = 0; i < n; i++) {
-        t[i].name = cases[i].name;
-        t[i].test_func = run_fcase;
-        t[i].initial_state = &cases[i];
-    }
-    r = _cmocka_run_group_tests(group, t, n, NULL, NULL);
-    free(t);
-    return r;
-}
 
 /* ------------------------------------------------------------ other tests */
 
@@ -651,8 +609,8 @@ int main(void)
     };
     int rc = 0;
     fill_prefixed_cases();
-    rc += run_table_f("frame", frame_cases, COUNT(frame_cases));
-    rc += run_table_n("nul_padding", nul_cases, COUNT(nul_cases));
+    rc += STT_RUN_CASES("frame", frame_cases, COUNT(frame_cases), run_fcase);
+    rc += STT_RUN_CASES("nul_padding", nul_cases, COUNT(nul_cases), run_ncase);
     rc += cmocka_run_group_tests_name("frame_extra", extra, NULL, NULL);
     return rc ? 1 : 0;
 }

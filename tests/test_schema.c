@@ -20,213 +20,9 @@
 
 #include "stt.h"
 
-/* ------------------------------------------------------------ case runner */
-
-enum { RAW = 1, WITHIN = 2 };
-#define OFF_NONE (-1) /* offset not checked */
-#define OFF_END (-2)  /* 8 + N: unexpected end of the header */
-static const char T_NONE[] = "(no tensor)"; /* HAS_TENSOR must be clear */
-
-typedef struct tcase {
-    const char *name;
-    const char *hdr;  /* ' stands for " unless RAW */
-    size_t hlen;      /* 0: strlen(hdr) */
-    uint64_t data;    /* data section bytes */
-    uint32_t flags;   /* open flags */
-    unsigned opt;     /* RAW, WITHIN */
-    st_status want;
-    const char *at;   /* offset marker, converted like hdr */
-    int nth;          /* occurrence of the marker (0 = first) */
-    int adj;          /* added to the marker position */
-    long long off;    /* when at is NULL: absolute offset, OFF_NONE or OFF_END */
-    const char *tensor; /* expected err.tensor; T_NONE; NULL = derived */
-    const char *find; /* ST_OK: this (decoded) name must be found */
-    size_t find_len;
-    uint32_t lenient; /* ST_OK: expected st_file_leniency_used() */
-} tcase;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void say(char *buf, size_t cap, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    va_list ap;
-    if (used + 1 >= cap) return;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, cap - used, fmt, ap);
-    va_end(ap);
-}
-
-static char *conv(const char *s, size_t n, unsigned opt)
-{
-    char *h = malloc(n + 1);
-    size_t i;
-    assert_non_null(h);
-    if (n) memcpy(h, s, n);
-    h[n] = '\0';
-    if (!(opt & RAW))
-        for (i = 0; i < n; i++)
-            if (h[i] == '\'') h[i] = '"';
-    return h;
-}
-
-static long find_mark(const char *h, size_t hl, const char *m, size_t ml, int nth)
-{
-    size_t i;
-    int k = 0;
-    if (ml == 0 || ml > hl) return -1;
-    for (i = 0; i + ml <= hl; i++)
-        if (memcmp(h + i, m, ml) == 0 && ++k == (nth ? nth : 1)) return (long)i;
-    return -1;
-}
-
-/* Statuses that can never concern a single tensor. */
-static int never_tensor(st_status s)
-{
-    return s == ST_E_HEADER_TOO_SMALL || s == ST_E_HEADER_TOO_LARGE ||
-           s == ST_E_HEADER_LENGTH || s == ST_E_UTF8 || s == ST_E_JSON ||
-           s == ST_E_WRONG_FORMAT || s == ST_E_METADATA;
-}
-
-/* A generated header handed to check_case, freed once copied (so a failing
- * case that longjmps out does not leak it). */
-static char *owned_hdr;
-
-static void check_case(const tcase *c)
-{
-    static char dummy;
-    size_t hl = c->hlen ? c->hlen : strlen(c->hdr), n;
-    char *h = conv(c->hdr, hl, c->opt);
-    char why[2048] = "";
-    int have_off = 0;
-    uint64_t lo = 0, hi = 0;
-    unsigned char *b;
-    st_open_options o = ST_OPEN_OPTIONS_INIT;
-    st_file *f = (st_file *)(void *)&dummy;
-    st_error err;
-    st_status s;
-    const char *tn = c->tensor;
-
-    free(owned_hdr);
-    owned_hdr = NULL;
-
-    if (c->at) {
-        size_t ml = strlen(c->at);
-        char *m = conv(c->at, ml, c->opt);
-        long p = find_mark(h, hl, m, ml, c->nth);
-        free(m);
-        if (p < 0) {
-            free(h);
-            fail_msg("case %s: TEST BUG: marker not found", c->name);
-        }
-        lo = 8 + (uint64_t)p + (uint64_t)(long long)c->adj;
-        hi = (c->opt & WITHIN) ? 8 + (uint64_t)p + ml - 1 : lo;
-        have_off = 1;
-    } else if (c->off == OFF_END) {
-        lo = hi = 8 + (uint64_t)hl;
-        have_off = 1;
-    } else if (c->off >= 0) {
-        lo = hi = (uint64_t)c->off;
-        have_off = 1;
-    }
-    if (!tn && never_tensor(c->want)) tn = T_NONE;
-
-    b = stt_build(h, hl, c->data, &n);
-    o.flags = c->flags;
-    memset(&err, 0x5a, sizeof err);
-    s = st_open_memory(&f, b, n, &o, &err);
-
-    if (s != c->want)
-        say(why, sizeof why, " status: want %s got %s;", st_status_name(c->want),
-            st_status_name(s));
-    if (err.code != (int)s) say(why, sizeof why, " err.code %d != returned %d;", err.code, (int)s);
-    if (s == ST_OK) {
-        if (!f) say(why, sizeof why, " ST_OK but no handle;");
-        if (err.flags != 0 || err.offset != 0 || err.tensor[0] || err.message[0])
-            say(why, sizeof why, " ST_OK but error record not cleared;");
-    } else if (f) {
-        say(why, sizeof why, " failure but *out not NULL;");
-    }
-    if (s == c->want && s != ST_OK) {
-        if (!err.message[0]) say(why, sizeof why, " empty message;");
-        if (have_off) {
-            if (!(err.flags & ST_ERROR_HAS_OFFSET))
-                say(why, sizeof why, " ST_ERROR_HAS_OFFSET not set;");
-            else if (err.offset < lo || err.offset > hi)
-                say(why, sizeof why, " offset: want %llu..%llu got %llu;",
-                    (unsigned long long)lo, (unsigned long long)hi,
-                    (unsigned long long)err.offset);
-        }
-        if (tn == T_NONE) {
-            if (err.flags & ST_ERROR_HAS_TENSOR)
-                say(why, sizeof why, " ST_ERROR_HAS_TENSOR set (tensor '%s');", err.tensor);
-        } else if (tn) {
-            if (!(err.flags & ST_ERROR_HAS_TENSOR))
-                say(why, sizeof why, " ST_ERROR_HAS_TENSOR not set (want '%s');", tn);
-            else if (strcmp(err.tensor, tn) != 0)
-                say(why, sizeof why, " tensor: want '%s' got '%s';", tn, err.tensor);
-        }
-    }
-    if (s == ST_OK && f) {
-        if (c->find) {
-            const st_tensor *t = st_tensor_find_n(f, c->find, c->find_len);
-            if (!t)
-                say(why, sizeof why, " decoded name not found;");
-            else if (t->name_len != c->find_len || memcmp(t->name, c->find, c->find_len) ||
-                     t->name[c->find_len] != '\0')
-                say(why, sizeof why, " found tensor has a different name;");
-            else if (memchr(c->find, 0, c->find_len) == NULL && st_tensor_find(f, c->find) != t)
-                say(why, sizeof why, " st_tensor_find disagrees with st_tensor_find_n;");
-        }
-        if (st_file_leniency_used(f) != c->lenient)
-            say(why, sizeof why, " leniency_used: want 0x%x got 0x%x;", (unsigned)c->lenient,
-                (unsigned)st_file_leniency_used(f));
-    }
-    if (s == ST_OK) st_close(f);
-    free(b);
-    free(h);
-    if (why[0])
-        fail_msg("case %s:%s\n    message: %s", c->name, why,
-                 s == ST_OK ? "(none)" : err.message);
-}
-
-static void run_case(void **state)
-{
-    check_case((const tcase *)*state);
-}
-
-static int run_table(const char *group, tcase *cases, size_t n)
-{
-    struct CMUnitTest *t = calloc(n, sizeof *t);
-    size_t i;
-    int r;
-    if (!t) return 1;
-    for (i = 0; i < n; i++) {
-        t[i].name = cases[i].name;
-        t[i].test_func = run_case;
-        t[i].initial_state = &cases[i];
-    }
-    r = _cmocka_run_group_tests(group, t, n, NULL, NULL);
-    free(t);
-    return r;
-}
+#include "cases.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Opens bytes that must be accepted; prints the error record otherwise. */
-static st_file *open_ok(const unsigned char *b, size_t n, uint32_t flags, const char *what)
-{
-    st_open_options o = ST_OPEN_OPTIONS_INIT;
-    st_file *f = NULL;
-    st_error err;
-    st_status s;
-    o.flags = flags;
-    s = st_open_memory(&f, b, n, &o, &err);
-    if (s != ST_OK || !f)
-        fail_msg("%s: want ST_OK got %s: %s", what, st_status_name(s), err.message);
-    return f;
-}
 
 /* Case shorthands. tn is the tensor err.tensor must name (NULL: unchecked). */
 #define S(nm, h, st, mk, a, tn) \
@@ -572,8 +368,8 @@ static void run_generated_dup(const char *name, char *hdr, uint64_t data, st_sta
     c.data = data;
     c.want = want;
     c.off = off;
-    owned_hdr = hdr;
-    check_case(&c);
+    stt_owned_hdr = hdr;
+    stt_check_case(&c);
 }
 
 /* ------------------------------------------------------------ dtypes */
@@ -615,7 +411,7 @@ static void all_22_dtypes_accepted(void **state)
                  dtypes[i].name, nbytes);
         snprintf(what, sizeof what, "dtype %s", dtypes[i].name);
         b = stt_build_str(hdr, nbytes, &n);
-        f = open_ok(b, n, 0, what);
+        f = stt_open_ok(b, n, 0, what);
         t = st_tensor_find(f, "w");
         assert_non_null(t);
         if (t->dtype != dtypes[i].dtype)
@@ -653,7 +449,7 @@ static void all_22_dtypes_lowercase_rejected(void **state)
         c.want = ST_E_DTYPE;
         c.off = 8 + 14; /* {"w":{"dtype": is 14 bytes: the value's quote */
         c.tensor = "w";
-        check_case(&c);
+        stt_check_case(&c);
     }
 }
 
@@ -663,7 +459,7 @@ static st_file *open_hdr(const char *hdr, uint64_t data, unsigned char **bytes)
 {
     size_t n;
     *bytes = stt_build_str(hdr, data, &n);
-    return open_ok(*bytes, n, 0, hdr);
+    return stt_open_ok(*bytes, n, 0, hdr);
 }
 
 static void metadata_states(void **state)
@@ -788,7 +584,7 @@ static void many_tensors_all_found(void **state)
     size_t pos, n;
     char *h = many_tensors(MANY, "", &pos);
     unsigned char *b = stt_build_str(h, MANY, &n);
-    st_file *f = open_ok(b, n, 0, "many_tensors");
+    st_file *f = stt_open_ok(b, n, 0, "many_tensors");
     int i;
     (void)state;
     assert_int_equal(st_tensor_count(f), MANY);
@@ -858,9 +654,9 @@ int main(void)
         cmocka_unit_test(many_unknown_keys_duplicate),
     };
     int rc = 0;
-    rc += run_table("schema", entry_cases, COUNT(entry_cases));
-    rc += run_table("keys", key_cases, COUNT(key_cases));
-    rc += run_table("order", order_cases, COUNT(order_cases));
+    rc += stt_run_table("schema", entry_cases, COUNT(entry_cases));
+    rc += stt_run_table("keys", key_cases, COUNT(key_cases));
+    rc += stt_run_table("order", order_cases, COUNT(order_cases));
     rc += cmocka_run_group_tests_name("schema_extra", extra, NULL, NULL);
     return rc ? 1 : 0;
 }
