@@ -60,7 +60,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
-        check-valgrind check-fuzz check-diff \
+        check-valgrind check-fuzz check-diff fuzz-index \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -165,6 +165,11 @@ check-fuzz:
 	    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|^Done|ERROR|SUMMARY" build/fuzz/ci.log; \
 	    if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/ci.log; \
 	        echo "check-fuzz: the fuzzer failed (exit $$rc); the input is saved under build/fuzz/"; exit 1; fi
+	@$(MAKE) --no-print-directory fuzz-index FUZZ_TIME=$(FUZZ_INDEX_TIME) \
+	    FUZZ_ARGS="-print_final_stats=1 $(FUZZ_ARGS)" >build/fuzz/ci-index.log 2>&1; rc=$$?; \
+	    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|^Done|ERROR|SUMMARY" build/fuzz/ci-index.log; \
+	    if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/ci-index.log; \
+	        echo "check-fuzz: the index fuzzer failed (exit $$rc); the input is saved under build/fuzz/"; exit 1; fi
 
 check-clang:
 	@if command -v clang >/dev/null 2>&1; then \
@@ -260,6 +265,7 @@ FUZZ_TIME   ?= 60
 FUZZ_CORPUS ?= build/fuzz/corpus
 FUZZ_ARGS   ?=
 FUZZ_BIN    ?= build/fuzz/fuzz_open
+FUZZ_INDEX_TIME ?= 30
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 fuzz-replay:
@@ -269,6 +275,22 @@ fuzz-replay:
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_open.c build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay build/fuzz/seeds tests/fuzz/corpus tests/regress
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -D_POSIX_C_SOURCE=200809L -Iinclude \
+	    -o build/fuzz/replay_index tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
+	    build/asan/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_index tests/fuzz/index_seeds
+
+# the same for sharded-model indexes (tests/fuzz/fuzz_index.c)
+fuzz-index:
+	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzzlib/libsafetensors.a
+	@mkdir -p build/fuzz build/fuzz/index-corpus
+	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -D_POSIX_C_SOURCE=200809L -Iinclude -o build/fuzz/fuzz_index tests/fuzz/fuzz_index.c \
+	    build/fuzzlib/libsafetensors.a -pthread
+	build/fuzz/fuzz_index -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
+	    -max_len=4096 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/index- $(FUZZ_ARGS) \
+	    build/fuzz/index-corpus tests/fuzz/index_seeds
 
 fuzz:
 	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
