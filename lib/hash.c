@@ -151,28 +151,40 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
     return 1;
 }
 
+/* Looks (name, len) up: returns its index, or -1 with *empty at the free slot
+ * where it would go and *tag its hash tag. The table has a free slot. */
+static int64_t st__hash_probe(const st__hash *h, const st__key128 *key, const void *owner,
+                              st__name_fn get, const char *name, size_t len, size_t *empty,
+                              uint32_t *tag)
+{
+    uint64_t hv = st__siphash(key, name, len), slot;
+    size_t pos = (size_t)hv & (h->cap - 1);
+    *tag = (uint32_t)(hv >> 32);
+    while ((slot = h->slots[pos]) != 0) {
+        if (ST__SLOT_TAG(slot) == *tag) {
+            const char *nm;
+            size_t nl;
+            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
+            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
+        }
+        pos = (pos + 1) & (h->cap - 1);
+    }
+    *empty = pos;
+    return -1;
+}
+
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
                     const void *owner, st__name_fn get, const char *name, size_t len,
                     uint32_t idx, uint32_t *dup_idx)
 {
-    uint64_t hv, slot;
-    uint32_t tag;
-    size_t pos;
+    size_t pos = 0;
+    uint32_t tag = 0;
+    int64_t found;
     if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
-    hv = st__siphash(key, name, len);
-    tag = (uint32_t)(hv >> 32);
-    pos = (size_t)hv & (h->cap - 1);
-    while ((slot = h->slots[pos]) != 0) {
-        if (ST__SLOT_TAG(slot) == tag) {
-            const char *nm;
-            size_t nl;
-            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
-            if (nl == len && memcmp(nm, name, len) == 0) {
-                *dup_idx = ST__SLOT_IDX(slot);
-                return 0;
-            }
-        }
-        pos = (pos + 1) & (h->cap - 1);
+    found = st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
+    if (found >= 0) {
+        *dup_idx = (uint32_t)found;
+        return 0;
     }
     h->slots[pos] = ST__SLOT(tag, idx);
     h->count++;
@@ -182,21 +194,8 @@ int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len)
 {
-    uint64_t hv, slot;
-    uint32_t tag;
     size_t pos;
+    uint32_t tag;
     if (!h->cap) return -1;
-    hv = st__siphash(key, name, len);
-    tag = (uint32_t)(hv >> 32);
-    pos = (size_t)hv & (h->cap - 1);
-    while ((slot = h->slots[pos]) != 0) {
-        if (ST__SLOT_TAG(slot) == tag) {
-            const char *nm;
-            size_t nl;
-            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
-            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
-        }
-        pos = (pos + 1) & (h->cap - 1);
-    }
-    return -1;
+    return st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
 }
