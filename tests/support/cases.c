@@ -87,6 +87,7 @@ void stt_check_case(const tcase *c)
         if (p < 0) {
             free(h);
             fail_msg("case %s: TEST BUG: marker not found", c->name);
+            return; /* fail_msg does not return; this tells the analyzers so */
         }
         lo = 8 + (uint64_t)p + (uint64_t)(long long)c->adj;
         hi = (c->opt & WITHIN) ? 8 + (uint64_t)p + ml - 1 : lo;
@@ -204,7 +205,8 @@ int stt_run_cases(const char *group, void *cases, size_t n, size_t size,
     if (!t) return 1;
     for (i = 0; i < n; i++) {
         char *c = (char *)cases + i * size;
-        memcpy(&t[i].name, c, sizeof(const char *));
+        /* every case struct starts with its `const char *name` */
+        memcpy(&t[i].name, c, sizeof t[i].name);
         t[i].test_func = fn;
         t[i].initial_state = c;
     }
