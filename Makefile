@@ -136,7 +136,8 @@ check: check-deps
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
 	$(MAKE) --no-print-directory check-fuzz
-	@echo "check: all stages passed"
+	@echo "check: all stages passed; the cmocka suites of the gcc -Werror build:"
+	@echo "check: $$(cat build/check/test-summary)"
 
 check-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

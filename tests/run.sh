@@ -34,9 +34,11 @@ for t in "$dir"/tests/test_*; do
     fi
 done
 if [ $skip -gt 0 ]; then
-    echo "$dir: $pass passed, $fail failed, $skip skipped"
+    summary="$pass passed, $fail failed, $skip skipped"
 else
-    echo "$dir: $pass passed, $fail failed"
+    summary="$pass passed, $fail failed"
 fi
+echo "$dir: $summary"
+echo "$summary" > "$dir/test-summary" # the last line of make check repeats it
 [ -z "$failed" ] || { echo "failing suites:$failed"; exit 1; }
 [ $pass -gt 0 ] || { echo "no test ran"; exit 1; }
