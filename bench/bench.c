@@ -1016,6 +1016,7 @@ int main(int argc, char **argv)
     gen_model m;
     uint64_t t_start = wall_ns();
     int i;
+    const char *only = NULL; /* NULL: every part */
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--probe-rss") && i + 2 < argc) return probe_rss_main(argv[i + 1], argv[i + 2]);
@@ -1023,19 +1024,26 @@ int main(int argc, char **argv)
             return profile_main(argv[i + 1], i + 2 < argc ? strtoull(argv[i + 2], NULL, 10) : 1);
         if (!strcmp(argv[i], "--cpu-time")) {
             bench_clock = CLOCK_THREAD_CPUTIME_ID;
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+            if (strcmp(only, "headers") && strcmp(only, "sparse") && strcmp(only, "read") &&
+                strcmp(only, "convert")) {
+                fprintf(stderr, "bench: --only takes headers, sparse, read or convert\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
             reps = atoi(argv[++i]);
             if (reps < 3) reps = 3;
             if (reps > 64) reps = 64;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] DIR | --profile-open FILE [K]\n");
+            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert] DIR | --profile-open FILE [K]\n");
             return 2;
         } else {
             dir = argv[i];
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] DIR | --profile-open FILE [K]\n");
+        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert] DIR | --profile-open FILE [K]\n");
         return 2;
     }
     if (mkdir(dir, 0755) && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
@@ -1053,31 +1061,37 @@ int main(int argc, char **argv)
         warm_path = warm;
     }
 
-    bench_headers(dir);
+#define ST_BENCH_PART(name) (!only || !strcmp(only, name))
+    if (ST_BENCH_PART("headers")) bench_headers(dir);
 
     /* the sparse 8 GB file: open time and RSS must not grow with the data */
-    if (gen_model_build(&m, SPARSE_TENSORS, SPARSE_BUDGET, HEADER_META)) die("sparse model");
-    snprintf(path, sizeof path, "%s/sparse_8g.safetensors", dir);
-    if (gen_write_file(&m, path, 0)) die("cannot write %s", path);
-    note("sparse: %zu tensors, %.2f GB, header %zu bytes", m.n, (double)m.file_size / GB, m.header_len);
-    bench_open_big(path, m.n, "sparse8g_open", "sparse8g_rss", 1);
-    gen_model_free(&m);
+    if (ST_BENCH_PART("sparse")) {
+        if (gen_model_build(&m, SPARSE_TENSORS, SPARSE_BUDGET, HEADER_META)) die("sparse model");
+        snprintf(path, sizeof path, "%s/sparse_8g.safetensors", dir);
+        if (gen_write_file(&m, path, 0)) die("cannot write %s", path);
+        note("sparse: %zu tensors, %.2f GB, header %zu bytes", m.n, (double)m.file_size / GB, m.header_len);
+        bench_open_big(path, m.n, "sparse8g_open", "sparse8g_rss", 1);
+        gen_model_free(&m);
+    }
 
     /* the 512 MB file with data: reused when it is already the right file */
-    if (gen_model_build(&m, SPARSE_TENSORS, REAL_BUDGET, HEADER_META)) die("real model");
-    snprintf(path, sizeof path, "%s/real_512m.safetensors", dir);
-    if (gen_file_matches(&m, path)) {
-        note("real: reusing %s", path);
-    } else {
-        uint64_t t0 = wall_ns();
-        if (gen_write_file(&m, path, 1)) die("cannot write %s", path);
-        note("real: wrote %s (%.0f MB) in %.1f s", path, (double)m.file_size / MB, (double)(wall_ns() - t0) / 1e9);
+    if (ST_BENCH_PART("read")) {
+        if (gen_model_build(&m, SPARSE_TENSORS, REAL_BUDGET, HEADER_META)) die("real model");
+        snprintf(path, sizeof path, "%s/real_512m.safetensors", dir);
+        if (gen_file_matches(&m, path)) {
+            note("real: reusing %s", path);
+        } else {
+            uint64_t t0 = wall_ns();
+            if (gen_write_file(&m, path, 1)) die("cannot write %s", path);
+            note("real: wrote %s (%.0f MB) in %.1f s", path, (double)m.file_size / MB,
+                 (double)(wall_ns() - t0) / 1e9);
+        }
+        bench_read(path, &m); /* first, as it loads the file into the page cache */
+        bench_open_big(path, m.n, "real512m_open", "real512m_rss", 0);
+        gen_model_free(&m);
     }
-    bench_read(path, &m); /* first, as it loads the file into the page cache */
-    bench_open_big(path, m.n, "real512m_open", "real512m_rss", 0);
-    gen_model_free(&m);
 
-    bench_convert();
+    if (ST_BENCH_PART("convert")) bench_convert();
 
     loadavg(la1, sizeof la1);
     print_results();

@@ -101,15 +101,17 @@ static size_t st__pow2_at_least(size_t n)
 }
 
 /* A slot is 0 when empty, else (high 32 bits of the hash) << 32 | (index + 1):
- * one memory read per probe. */
+ * one 8-byte read per probe, so the table stays small enough to stay in cache.
+ * A direct table also keeps each record's name address in a dense array by
+ * index, so a lookup reads the slot, that pointer and the name bytes, never the
+ * owner's (larger, colder) record. */
 #define ST__SLOT(tag, idx) (((uint64_t)(tag) << 32) | ((uint64_t)(idx) + 1))
 #define ST__SLOT_TAG(s) ((uint32_t)((s) >> 32))
 #define ST__SLOT_IDX(s) ((uint32_t)(s) - 1)
 
-int st__hash_init(st__hash *h, const st_allocator *a, size_t expected)
+static int st__hash_alloc(st__hash *h, const st_allocator *a, size_t expected)
 {
     size_t cap;
-    memset(h, 0, sizeof *h);
     if (expected > (SIZE_MAX / 4) / sizeof(uint64_t)) return 0;
     cap = st__pow2_at_least(expected * 2 + 1);
     h->slots = (uint64_t *)st__malloc(a, cap * sizeof(uint64_t));
@@ -119,9 +121,26 @@ int st__hash_init(st__hash *h, const st_allocator *a, size_t expected)
     return 1;
 }
 
+int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct)
+{
+    memset(h, 0, sizeof *h);
+    h->direct = direct;
+    if (!st__hash_alloc(h, a, expected)) return 0;
+    if (direct && expected) {
+        h->names = (const char **)st__malloc(a, expected * sizeof *h->names);
+        if (!h->names) {
+            st__hash_free(h, a);
+            return 0;
+        }
+        h->names_cap = expected;
+    }
+    return 1;
+}
+
 void st__hash_free(st__hash *h, const st_allocator *a)
 {
     st__free(a, h->slots, h->cap * sizeof(uint64_t));
+    st__free(a, (void *)h->names, h->names_cap * sizeof *h->names);
     memset(h, 0, sizeof *h);
 }
 
@@ -131,7 +150,8 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
     st__hash n;
     size_t i;
     if (h->cap > SIZE_MAX / 8 / sizeof(uint64_t)) return 0;
-    if (!st__hash_init(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
+    memset(&n, 0, sizeof n);
+    if (!st__hash_alloc(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
     for (i = 0; i < h->cap; i++) {
         if (h->slots[i]) {
             const char *nm;
@@ -145,9 +165,26 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
             n.slots[pos] = h->slots[i];
         }
     }
-    n.count = h->count;
-    st__hash_free(h, a);
-    *h = n;
+    st__free(a, h->slots, h->cap * sizeof(uint64_t));
+    h->slots = n.slots;
+    h->cap = n.cap;
+    return 1;
+}
+
+/* Makes room for index idx in a direct table's name array. */
+static int st__hash_reserve(st__hash *h, const st_allocator *a, uint32_t idx)
+{
+    size_t cap = h->names_cap ? h->names_cap : 16;
+    const char **nn;
+    if (idx < h->names_cap) return 1;
+    while (cap <= idx) {
+        if (cap > SIZE_MAX / 2 / sizeof *nn) return 0;
+        cap *= 2;
+    }
+    nn = (const char **)st__realloc(a, (void *)h->names, h->names_cap * sizeof *nn, cap * sizeof *nn);
+    if (!nn) return 0;
+    h->names = nn;
+    h->names_cap = cap;
     return 1;
 }
 
@@ -162,10 +199,23 @@ static int64_t st__hash_probe(const st__hash *h, const st__key128 *key, const vo
     *tag = (uint32_t)(hv >> 32);
     while ((slot = h->slots[pos]) != 0) {
         if (ST__SLOT_TAG(slot) == *tag) {
-            const char *nm;
-            size_t nl;
-            get(owner, ST__SLOT_IDX(slot), &nm, &nl);
-            if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
+            if (h->direct) {
+                /* stored names are NUL-terminated and NUL-free, and so is the
+                 * query here: equal iff the first len bytes match and the
+                 * stored name ends there. strncmp stops at the stored name's
+                 * terminator, so it never reads past a shorter name. */
+                const char *nm = h->names[ST__SLOT_IDX(slot)];
+#if defined(__GNUC__)
+                /* the caller reads the record next: fetch it while comparing */
+                if (h->records) __builtin_prefetch(h->records + (size_t)ST__SLOT_IDX(slot) * h->record_size);
+#endif
+                if (strncmp(nm, name, len) == 0 && nm[len] == '\0') return (int64_t)ST__SLOT_IDX(slot);
+            } else {
+                const char *nm;
+                size_t nl;
+                get(owner, ST__SLOT_IDX(slot), &nm, &nl);
+                if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
+            }
         }
         pos = (pos + 1) & (h->cap - 1);
     }
@@ -181,12 +231,14 @@ int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
     uint32_t tag = 0;
     int64_t found;
     if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
+    if (h->direct && !st__hash_reserve(h, a, idx)) return -1;
     found = st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
     if (found >= 0) {
         *dup_idx = (uint32_t)found;
         return 0;
     }
     h->slots[pos] = ST__SLOT(tag, idx);
+    if (h->direct) h->names[idx] = name;
     h->count++;
     return 1;
 }
@@ -197,5 +249,8 @@ int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owne
     size_t pos;
     uint32_t tag;
     if (!h->cap) return -1;
+    /* a direct table's names hold no NUL, so a name with one is absent (and
+     * the terminator comparison above relies on it) */
+    if (h->direct && len && memchr(name, '\0', len)) return -1;
     return st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
 }

@@ -48,6 +48,9 @@ void *st__realloc(const st_allocator *a, void *p, size_t old_size, size_t new_si
 void st__free(const st_allocator *a, void *p, size_t size);
 /* Allocates size bytes aligned to 8 from the arena; NULL on failure. */
 void *st__arena_alloc(st__arena *ar, size_t size);
+/* Allocates size bytes with no alignment (packed strings): only for an arena
+ * that st__arena_alloc never uses. */
+void *st__arena_alloc_bytes(st__arena *ar, size_t size);
 void st__arena_free_all(st__arena *ar);
 /* Bytes held by the arena's blocks (for measurements). */
 size_t st__arena_bytes(const st__arena *ar);
@@ -86,16 +89,24 @@ void st__random_key(st__key128 *key);
 
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
-    uint64_t *slots;  /* cap entries: 0 = empty, else hash tag << 32 | (index + 1) */
-    size_t cap;       /* power of two */
+    uint64_t *slots;    /* cap entries: 0 = empty, else hash tag << 32 | (index + 1) */
+    size_t cap;         /* power of two */
     size_t count;
+    int direct;         /* names are stable, NUL-terminated and hold no NUL */
+    const char **names; /* direct tables: the name of each index */
+    size_t names_cap;
+    const char *records; /* optional: records to prefetch on a tag match */
+    size_t record_size;
 } st__hash;
 
 /* Gets the name of record idx (callback into the owner's array). */
 typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
                             size_t *len);
 
-int st__hash_init(st__hash *h, const st_allocator *a, size_t expected);
+/* direct: every inserted name stays valid as long as the table, is
+ * NUL-terminated and holds no NUL; lookups then compare against the name kept
+ * in the slot instead of calling back into the owner. */
+int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct);
 void st__hash_free(st__hash *h, const st_allocator *a);
 /* Inserts idx under (name, len). Returns 1 inserted, 0 duplicate (*dup_idx set),
  * -1 out of memory. */
@@ -142,6 +153,7 @@ struct st_file {
     st__hash meta_hash;
     st__key128 key;
     st__arena arena;
+    st__arena name_arena; /* tensor names, packed in header order */
     /* during open only: per tensor (header order), header positions of the
      * shape and data_offsets arrays, for error offsets of rules 7 and 8 */
     uint64_t *tmp_pos;

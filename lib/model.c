@@ -302,7 +302,7 @@ static st_status st__open_single(st_model *m, const char *path, st_error *err)
     if (!sh->name) goto nomem_f;
     sh->name_len = strlen(base);
     m->nshards = 1;
-    if (!st__hash_init(&m->shard_names, &m->alloc, 1) ||
+    if (!st__hash_init(&m->shard_names, &m->alloc, 1, 0) ||
         st__hash_insert(&m->shard_names, &m->alloc, &m->key, m, st__model_shard_key, sh->name,
                         sh->name_len, 0, &dup) < 0)
         goto nomem_f;

@@ -292,7 +292,7 @@ st_status st__model_finish_entries(st_model *m, st_error *err)
     uint32_t dup = 0;
     if (m->nentries > 1) qsort(m->entries, (size_t)m->nentries, sizeof *m->entries, st__entry_cmp);
     st__hash_free(&m->names, &m->alloc);
-    if (!st__hash_init(&m->names, &m->alloc, (size_t)m->nentries)) goto nomem;
+    if (!st__hash_init(&m->names, &m->alloc, (size_t)m->nentries, 1)) goto nomem;
     for (i = 0; i < m->nentries; i++) {
         st_model_entry *e = &m->entries[i];
         st__shard *sh = &m->shards[e->shard];
@@ -338,7 +338,7 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
     nul = n ? memchr(js, 0, n) : NULL;
     c.len = nul ? (size_t)((const char *)nul - js) : n;
 
-    if (!st__hash_init(&m->names, c.a, 64) || !st__hash_init(&m->shard_names, c.a, 16))
+    if (!st__hash_init(&m->names, c.a, 64, 1) || !st__hash_init(&m->shard_names, c.a, 16, 0))
         st__nomem(&c);
     else if (st__tokenize(&c) && st__index_top(&c, m) && c.len < n)
         st__json_error(&c, c.len, "NUL byte in the index");

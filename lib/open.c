@@ -65,6 +65,7 @@ static void st__destroy(st_file *f)
     st__free(&a, f->order, (size_t)f->ntensors * sizeof(uint32_t));
     st__free(&a, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
     st__arena_free_all(&f->arena);
+    st__arena_free_all(&f->name_arena);
     st__free(&a, f, sizeof *f);
 }
 
@@ -77,6 +78,8 @@ static st_file *st__new(const st__opts *o)
     f->fd = -1;
     f->arena.alloc = &f->alloc;
     f->arena.block_size = 4096;
+    f->name_arena.alloc = &f->alloc;
+    f->name_arena.block_size = 4096;
     f->meta_state = ST_METADATA_ABSENT;
     st__random_key(&f->key);
     return f;
@@ -105,6 +108,9 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
         st__destroy(f);
         return s;
     }
+    /* the records no longer move: lookups may prefetch the one they find */
+    f->names.records = (const char *)f->tensors;
+    f->names.record_size = sizeof *f->tensors;
     st__free(&f->alloc, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
     f->tmp_pos = NULL;
     st__clear_error(err);

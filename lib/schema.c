@@ -303,8 +303,8 @@ static int st__top(st__ctx *c)
     if (hint > c->ntok / 2) hint = c->ntok / 2;
     if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, hint + 1)) return 0;
     if (!st__grow(c, (void **)&f->tmp_pos, &c->f->tmp_pos_cap, sizeof *f->tmp_pos, hint + 1)) return 0;
-    if (!st__hash_init(&f->names, c->a, hint)) return st__nomem(c);
-    if (!st__hash_init(&f->meta_hash, c->a, 8)) return st__nomem(c);
+    if (!st__hash_init(&f->names, c->a, hint, 1)) return st__nomem(c);
+    if (!st__hash_init(&f->meta_hash, c->a, 8, 0)) return st__nomem(c);
     if (!st__open(c, &it, 1)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
         char *name;
@@ -334,7 +334,7 @@ static int st__top(st__ctx *c)
         if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, f->ntensors + 1) ||
             !st__grow(c, (void **)&f->tmp_pos, &c->f->tmp_pos_cap, sizeof *f->tmp_pos, f->ntensors + 1))
             return 0;
-        name = (char *)st__arena_alloc(&f->arena, kn + 1);
+        name = (char *)st__arena_alloc_bytes(&f->name_arena, kn + 1);
         if (!name) return st__nomem(c);
         memcpy(name, k, kn);
         name[kn] = '\0';
@@ -385,6 +385,7 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     nul = n ? memchr(h, 0, n) : NULL;
     c.len = nul ? (size_t)((const unsigned char *)nul - h) : n;
     f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
+    f->name_arena.block_size = n / 8 < 4096 ? 4096 : (n / 8 > (1u << 20) ? (1u << 20) : n / 8);
 
     if (st__tokenize(&c) && st__top(&c) && c.len < n) {
         /* NUL bytes: only NUL and whitespace may follow, and only with the switch */
