@@ -190,11 +190,11 @@ static int st__hash_reserve(st__hash *h, const st_allocator *a, uint32_t idx)
 
 /* Looks (name, len) up: returns its index, or -1 with *empty at the free slot
  * where it would go and *tag its hash tag. The table has a free slot. */
-static int64_t st__hash_probe(const st__hash *h, const st__key128 *key, const void *owner,
+static int64_t st__hash_probe(const st__hash *h, uint64_t hv, const void *owner,
                               st__name_fn get, const char *name, size_t len, size_t *empty,
                               uint32_t *tag)
 {
-    uint64_t hv = st__siphash(key, name, len), slot;
+    uint64_t slot;
     size_t pos = (size_t)hv & (h->cap - 1);
     *tag = (uint32_t)(hv >> 32);
     while ((slot = h->slots[pos]) != 0) {
@@ -223,16 +223,34 @@ static int64_t st__hash_probe(const st__hash *h, const st__key128 *key, const vo
     return -1;
 }
 
+void st__hash_prefetch(const st__hash *h, uint64_t hv)
+{
+#if defined(__GNUC__)
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
+#else
+    (void)h;
+    (void)hv;
+#endif
+}
+
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
                     const void *owner, st__name_fn get, const char *name, size_t len,
                     uint32_t idx, uint32_t *dup_idx)
+{
+    return st__hash_insert_hv(h, a, key, owner, get, name, len, st__siphash(key, name, len), idx,
+                              dup_idx);
+}
+
+int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key,
+                       const void *owner, st__name_fn get, const char *name, size_t len,
+                       uint64_t hv, uint32_t idx, uint32_t *dup_idx)
 {
     size_t pos = 0;
     uint32_t tag = 0;
     int64_t found;
     if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
     if (h->direct && !st__hash_reserve(h, a, idx)) return -1;
-    found = st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
+    found = st__hash_probe(h, hv, owner, get, name, len, &pos, &tag);
     if (found >= 0) {
         *dup_idx = (uint32_t)found;
         return 0;
@@ -252,5 +270,5 @@ int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owne
     /* a direct table's names hold no NUL, so a name with one is absent (and
      * the terminator comparison above relies on it) */
     if (h->direct && len && memchr(name, '\0', len)) return -1;
-    return st__hash_probe(h, key, owner, get, name, len, &pos, &tag);
+    return st__hash_probe(h, st__siphash(key, name, len), owner, get, name, len, &pos, &tag);
 }

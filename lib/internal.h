@@ -76,6 +76,10 @@ const char *st__quote(char *out, size_t out_size, const char *s, size_t len);
 /* 1 if s[0..n) is valid UTF-8 (RFC 3629); else 0 and *bad = index of the first
  * byte of the first invalid sequence. */
 int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad);
+/* The same; on success also sets *plain (if plain is not NULL) to 1 when no
+ * byte is below 0x20 or a backslash: then no JSON string in s needs an escape
+ * or control-character check. */
+int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain);
 
 /* ---------------------------------------------------------------- hashing */
 
@@ -113,6 +117,13 @@ void st__hash_free(st__hash *h, const st_allocator *a);
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
                     const void *owner, st__name_fn get, const char *name, size_t len,
                     uint32_t idx, uint32_t *dup_idx);
+/* The same with hv = st__siphash(key, name, len) computed by the caller, who
+ * may have called st__hash_prefetch(h, hv) earlier to overlap the slot's cache
+ * miss with other work. */
+int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key,
+                       const void *owner, st__name_fn get, const char *name, size_t len,
+                       uint64_t hv, uint32_t idx, uint32_t *dup_idx);
+void st__hash_prefetch(const st__hash *h, uint64_t hv);
 /* Index of the record named (name, len), or -1. */
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len);

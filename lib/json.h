@@ -56,6 +56,9 @@ typedef struct st__ctx {
      * 1: js starts at byte 0 of its file (a model index): offsets = positions,
      * and messages cite no FORMAT.md rule */
     int no_prefix;
+    /* 1: the header holds no byte below 0x20 and no backslash (seen by the
+     * UTF-8 pass), so no string token needs its content checked */
+    int plain;
 } st__ctx;
 
 typedef struct st__it {
@@ -123,13 +126,15 @@ int st__take_string_slow(st__ctx *c, const char **s, size_t *n);
 
 /* Consumes the string token at the cursor and returns its decoded bytes in
  * *s / *n: a pointer into the header when it holds no escape (the common case,
- * checked here inline), else into a scratch buffer valid until the next call. */
+ * checked here inline, or known from the UTF-8 pass), else into a scratch
+ * buffer valid until the next call. */
 static inline int st__take_string(st__ctx *c, const char **s, size_t *n)
 {
     const jsmntok_t *t = &c->tok[c->i];
     const unsigned char *b = (const unsigned char *)c->js + t->start;
     const unsigned char *e = (const unsigned char *)c->js + t->end, *q = b;
     const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    if (c->plain) q = e; /* nothing to find */
     while (e - q >= 8) {
         uint64_t w, bs;
         memcpy(&w, q, 8);

@@ -308,7 +308,8 @@ static int st__top(st__ctx *c)
     if (!st__open(c, &it, 1)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
         char *name;
-        uint32_t dup = 0;
+        uint32_t dup = 0, idx;
+        uint64_t hv;
         int ins;
         if (kn == 12 && memcmp(k, "__metadata__", 12) == 0) {
             if (seen_meta)
@@ -342,17 +343,24 @@ static int st__top(st__ctx *c)
         f->tensors[f->ntensors].name = name;
         f->tensors[f->ntensors].name_len = kn;
         if (f->ntensors >= UINT32_MAX - 1) return st__nomem(c);
-        ins = st__hash_insert(&f->names, c->a, &f->key, f, st__tensor_name, name, kn,
-                              (uint32_t)f->ntensors, &dup);
+        /* The name goes into the index after its entry is read: the slot's
+         * cache miss, prefetched now, overlaps the entry's parsing. A
+         * duplicate name still wins over any error inside its entry, which
+         * comes later in the header. */
+        idx = (uint32_t)f->ntensors;
+        hv = st__siphash(&f->key, name, kn);
+        st__hash_prefetch(&f->names, hv);
+        if (!st__entry(c, name, kn, kpos)) return 0;
+        ins = st__hash_insert_hv(&f->names, c->a, &f->key, f, st__tensor_name, name, kn, hv, idx,
+                                 &dup);
         if (ins < 0) return st__nomem(c);
         if (ins == 0) {
             char q[64];
+            if (f->ntensors > idx) f->ntensors = idx; /* drop the entry just read */
+            c->schema_failed = 0; /* replaces an error inside the entry */
             st__schema_fail(c, ST_E_DUPLICATE, kpos, name, kn,
                             "duplicate tensor name \"%s\"", st__quote(q, sizeof q, name, kn));
-            if (!st__check_value(c, 1)) return 0;
-            continue;
         }
-        if (!st__entry(c, name, kn, kpos)) return 0;
     }
     if (r < 0) return 0;
     st__skip_ws(c);
@@ -371,8 +379,9 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     size_t n = (size_t)f->header_size, bad = 0;
     const void *nul;
     st_status s;
+    int plain = 0;
 
-    if (!st__utf8_valid(h, n, &bad))
+    if (!st__utf8_scan(h, n, &bad, &plain))
         return st__fail(err, ST_E_UTF8, 8 + (uint64_t)bad, NULL, 0,
                         "header byte 0x%02X at offset %llu is not valid UTF-8 (rule 4)", h[bad],
                         8 + (unsigned long long)bad);
@@ -382,6 +391,7 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     c.a = &f->alloc;
     c.js = (const char *)h;
     c.err = err;
+    c.plain = plain;
     nul = n ? memchr(h, 0, n) : NULL;
     c.len = nul ? (size_t)((const unsigned char *)nul - h) : n;
     f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);

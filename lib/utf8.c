@@ -4,20 +4,35 @@
 
 #include <string.h>
 
+#define ST__ONES UINT64_C(0x0101010101010101)
+#define ST__HIGHS UINT64_C(0x8080808080808080)
+
 int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad)
 {
+    return st__utf8_scan(s, n, bad, NULL);
+}
+
+int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain)
+{
     size_t i = 0;
+    uint64_t special = 0; /* high bit set in a byte lane: a byte < 0x20 or '\\' was seen */
     while (i < n) {
         unsigned c = s[i];
         if (c < 0x80) {
-            /* ASCII fast path: 8 bytes at a time */
+            /* ASCII fast path: 8 bytes at a time (for an ASCII word, the
+             * subtractions below borrow only out of lanes < 0x20 or == '\\') */
             while (i + 8 <= n) {
-                uint64_t w;
+                uint64_t w, bs;
                 memcpy(&w, s + i, 8);
-                if (w & UINT64_C(0x8080808080808080)) break;
+                if (w & ST__HIGHS) break;
+                bs = w ^ (ST__ONES * '\\');
+                special |= ((w - ST__ONES * 0x20) | (bs - ST__ONES)) & ST__HIGHS;
                 i += 8;
             }
-            while (i < n && s[i] < 0x80) i++;
+            while (i < n && s[i] < 0x80) {
+                if (s[i] < 0x20 || s[i] == '\\') special = 1;
+                i++;
+            }
             continue;
         }
         {
@@ -43,5 +58,6 @@ int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad)
             i += len;
         }
     }
+    if (plain) *plain = special == 0;
     return 1;
 }
