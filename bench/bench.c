@@ -773,7 +773,28 @@ typedef struct rctx {
     unsigned char *dst;
     const unsigned char *src; /* in-memory copy of the data section */
     uint64_t n;
+    int fd; /* the file, for the bare pread loop */
 } rctx;
+
+/* The floor for st_tensor_read: the same reads as bare pread calls on a
+ * descriptor of the same file (no library involved). */
+static double run_read_syscall(void *vp, uint64_t iters)
+{
+    rctx *c = (rctx *)vp;
+    uint64_t t0 = now_ns(), k, i;
+    for (k = 0; k < iters; k++)
+        for (i = 0; i < c->n; i++) {
+            const st_tensor *t = st_tensor_at(c->f, i);
+            uint64_t got = 0;
+            while (got < t->nbytes) {
+                ssize_t r = pread(c->fd, c->dst + got, (size_t)(t->nbytes - got), (off_t)(t->offset + got));
+                if (r <= 0) die("pread %s: %s", c->path, r ? strerror(errno) : "short file");
+                got += (uint64_t)r;
+            }
+        }
+    sink += c->dst[0];
+    return (double)(now_ns() - t0);
+}
 
 static double run_read_map_cold(void *vp, uint64_t iters)
 {
@@ -883,6 +904,16 @@ static void bench_read(const char *path, const gen_model *m)
     measure_pair(run_read_memcpy, &c, run_read_pread, &c, 0, &t_mem, &t, &q);
     add_fig("read_pread", m->n, rate_of(t, (double)total), "GB/s", T_NONE, 0);
     add_fig("read_pread_ratio", m->n, q, "x_memcpy", T_GE, 0.8);
+    /* how much of the gap is the kernel's: bare pread calls against memcpy, and
+     * st_tensor_read against them */
+    c.fd = open(path, O_RDONLY);
+    if (c.fd < 0) die("%s: %s", path, strerror(errno));
+    measure_pair(run_read_memcpy, &c, run_read_syscall, &c, 0, &t_mem, &t, &q);
+    add_fig("read_syscall", m->n, rate_of(t, (double)total), "GB/s", T_NONE, 0);
+    add_fig("read_syscall_ratio", m->n, q, "x_memcpy", T_NONE, 0);
+    measure_pair(run_read_syscall, &c, run_read_pread, &c, 0, &t_mem, &t, &q);
+    add_fig("read_pread_vs_syscall", m->n, q, "x", T_NONE, 0);
+    close(c.fd);
     /* a check that it copies the right bytes */
     {
         const st_tensor *tt = st_tensor_at(c.f, m->n / 2);
