@@ -199,7 +199,9 @@ typedef struct st_allocator {
  *                   ST_E_INVALID_ARGUMENT (and ST_OPEN_CLOSE_FD outside st_open_fd)
  *   max_header_size 0 for ST_DEFAULT_MAX_HEADER_SIZE; else the cap (inclusive),
  *                   at most ST_MAX_HEADER_SIZE_LIMIT
- *   allocator       NULL for malloc/realloc/free; else copied into the handle
+ *   allocator       NULL for malloc/realloc/free (on Linux, blocks of 2 MiB or
+ *                   more are also advised as transparent huge pages); else
+ *                   copied into the handle
  */
 typedef struct st_open_options {
     uint32_t struct_size;

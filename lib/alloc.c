@@ -26,7 +26,8 @@ static void st__advise_huge(void *p, size_t size)
     if (!p || size < ST__HUGE_MIN) return;
     lo = (a + ST__HUGE_PAGE - 1) & ~(uintptr_t)(ST__HUGE_PAGE - 1);
     hi = (a + size) & ~(uintptr_t)(ST__HUGE_PAGE - 1);
-    if (hi > lo) (void)madvise((void *)lo, (size_t)(hi - lo), MADV_HUGEPAGE);
+    /* the range as an offset into the block: no integer-to-pointer cast */
+    if (hi > lo) (void)madvise((char *)p + (lo - a), (size_t)(hi - lo), MADV_HUGEPAGE);
 #else
     (void)p;
     (void)size;

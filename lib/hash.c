@@ -223,16 +223,6 @@ static int64_t st__hash_probe(const st__hash *h, uint64_t hv, const void *owner,
     return -1;
 }
 
-void st__hash_prefetch(const st__hash *h, uint64_t hv)
-{
-#if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
-#else
-    (void)h;
-    (void)hv;
-#endif
-}
-
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
                     const void *owner, st__name_fn get, const char *name, size_t len,
                     uint32_t idx, uint32_t *dup_idx)

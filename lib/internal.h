@@ -123,7 +123,15 @@ int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
 int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key,
                        const void *owner, st__name_fn get, const char *name, size_t len,
                        uint64_t hv, uint32_t idx, uint32_t *dup_idx);
-void st__hash_prefetch(const st__hash *h, uint64_t hv);
+static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
+{
+#if defined(__GNUC__)
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
+#else
+    (void)h;
+    (void)hv;
+#endif
+}
 /* Index of the record named (name, len), or -1. */
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len);

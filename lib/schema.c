@@ -58,6 +58,27 @@ static int st__int_array(st__ctx *c, int depth, const char *field, const char *n
 
 enum { ST__F_DTYPE = 1, ST__F_SHAPE = 2, ST__F_OFFSETS = 4 };
 
+/* k (5 or 12 bytes) equals the literal: fixed-size loads the compiler turns
+ * into one or two comparisons, where memcmp was a call per field. */
+static int st__eq5(const char *k, const char *lit)
+{
+    uint32_t a, b;
+    memcpy(&a, k, 4);
+    memcpy(&b, lit, 4);
+    return a == b && k[4] == lit[4];
+}
+
+static int st__eq12(const char *k, const char *lit)
+{
+    uint64_t a, b;
+    uint32_t c, d;
+    memcpy(&a, k, 8);
+    memcpy(&b, lit, 8);
+    memcpy(&c, k + 8, 4);
+    memcpy(&d, lit + 8, 4);
+    return a == b && c == d;
+}
+
 /* One tensor entry: the value at the cursor, for tensor (name, nlen) whose key
  * starts at kpos. name is NUL-terminated in the arena (or NULL once the schema
  * has failed: then only the grammar is checked). */
@@ -90,9 +111,9 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
     while ((r = st__obj_next(c, &it, &k, &kn, &fpos)) == 1) {
         unsigned bit = 0;
         const jsmntok_t *v;
-        if (kn == 5 && memcmp(k, "dtype", 5) == 0) bit = ST__F_DTYPE;
-        else if (kn == 5 && memcmp(k, "shape", 5) == 0) bit = ST__F_SHAPE;
-        else if (kn == 12 && memcmp(k, "data_offsets", 12) == 0) bit = ST__F_OFFSETS;
+        if (kn == 5 && st__eq5(k, "dtype")) bit = ST__F_DTYPE;
+        else if (kn == 5 && st__eq5(k, "shape")) bit = ST__F_SHAPE;
+        else if (kn == 12 && st__eq12(k, "data_offsets")) bit = ST__F_OFFSETS;
         if (!bit || c->schema_failed) {
             /* unknown field: ignored, but must be valid JSON with unique keys */
             if (!bit && !st__push_key_now(c, base, k, kn, fpos)) return 0;
@@ -311,7 +332,7 @@ static int st__top(st__ctx *c)
         uint32_t dup = 0, idx;
         uint64_t hv;
         int ins;
-        if (kn == 12 && memcmp(k, "__metadata__", 12) == 0) {
+        if (kn == 12 && st__eq12(k, "__metadata__")) {
             if (seen_meta)
                 st__schema_fail(c, ST_E_DUPLICATE, kpos, NULL, 0, "duplicate key \"__metadata__\"");
             seen_meta = 1;

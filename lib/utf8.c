@@ -15,22 +15,30 @@ int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad)
 int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain)
 {
     size_t i = 0;
-    uint64_t special = 0; /* high bit set in a byte lane: a byte < 0x20 or '\\' was seen */
+    uint64_t special = 0; /* a lane's high bit set: a byte < 0x20 or '\\' was seen */
     while (i < n) {
         unsigned c = s[i];
         if (c < 0x80) {
             /* ASCII fast path: 8 bytes at a time (for an ASCII word, the
              * subtractions below borrow only out of lanes < 0x20 or == '\\') */
+            while (i + 16 <= n) {
+                uint64_t w, v;
+                memcpy(&w, s + i, 8);
+                memcpy(&v, s + i + 8, 8);
+                if ((w | v) & ST__HIGHS) break;
+                special |= (w - ST__ONES * 0x20) | ((w ^ (ST__ONES * '\\')) - ST__ONES) |
+                           (v - ST__ONES * 0x20) | ((v ^ (ST__ONES * '\\')) - ST__ONES);
+                i += 16;
+            }
             while (i + 8 <= n) {
-                uint64_t w, bs;
+                uint64_t w;
                 memcpy(&w, s + i, 8);
                 if (w & ST__HIGHS) break;
-                bs = w ^ (ST__ONES * '\\');
-                special |= ((w - ST__ONES * 0x20) | (bs - ST__ONES)) & ST__HIGHS;
+                special |= (w - ST__ONES * 0x20) | ((w ^ (ST__ONES * '\\')) - ST__ONES);
                 i += 8;
             }
             while (i < n && s[i] < 0x80) {
-                if (s[i] < 0x20 || s[i] == '\\') special = 1;
+                if (s[i] < 0x20 || s[i] == '\\') special = ST__HIGHS;
                 i++;
             }
             continue;
@@ -58,6 +66,6 @@ int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain)
             i += len;
         }
     }
-    if (plain) *plain = special == 0;
+    if (plain) *plain = (special & ST__HIGHS) == 0;
     return 1;
 }

@@ -598,6 +598,85 @@ static void metadata_escapes_decoded(void **state)
     free(b);
 }
 
+/* The UTF-8 pass tells the walk whether any byte below 0x20 or any backslash
+ * occurs (then strings are checked one by one) in 16-byte, 8-byte and single
+ * steps. Each such byte, at every position of a name and at 16 alignments, must
+ * still be found: a raw control character is refused at its own offset, an
+ * escape is decoded. */
+static void special_bytes_at_every_position(void **state)
+{
+    enum { NAME = 40 };
+    int shift, p, kind;
+    (void)state;
+    for (shift = 0; shift < 16; shift++) {
+        for (p = 0; p < NAME; p++) {
+            for (kind = 0; kind < 5; kind++) {
+                char hdr[256], name[NAME + 2], want[NAME + 1];
+                size_t n, hl;
+                unsigned char *b;
+                st_file *f = NULL;
+                st_error err;
+                st_status s;
+                int k;
+                for (k = 0; k < NAME; k++) name[k] = want[k] = (char)('a' + k % 26);
+                name[NAME] = want[NAME] = '\0';
+                if (kind == 0) name[p] = '\x01';
+                else if (kind == 1) name[p] = '\t';
+                else if (kind == 3 || kind == 4) {
+                    /* the special byte(s) right before a non-ASCII character:
+                     * the last bytes of an ASCII run go one at a time */
+                    int q = p < NAME - 4 ? p : NAME - 4;
+                    if (kind == 3) {
+                        name[q] = '\\';
+                        name[q + 1] = 'n';
+                        memcpy(name + q + 2, "\xc3\xa9", 2);
+                        want[q] = '\n';
+                        memcpy(want + q + 1, "\xc3\xa9", 2);
+                        memmove(want + q + 3, want + q + 4, (size_t)(NAME - q - 3));
+                    } else {
+                        name[q + 1] = '\x02';
+                        memcpy(name + q + 2, "\xc3\xa9", 2);
+                    }
+                } else {
+                    /* a two-byte escape in place of two letters (one at the end) */
+                    int q = p < NAME - 1 ? p : NAME - 2;
+                    name[q] = '\\';
+                    name[q + 1] = 'n';
+                    want[q] = '\n';
+                    memmove(want + q + 1, want + q + 2, (size_t)(NAME - q - 1));
+                }
+                hl = (size_t)snprintf(hdr, sizeof hdr,
+                                      "{\"__metadata__\":{\"k\":\"%.*s\"},\"%s\":"
+                                      "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                                      shift, "0123456789abcdef", name);
+                b = stt_build_str(hdr, 8, &n);
+                s = st_open_memory(&f, b, n, NULL, &err);
+                if (kind == 0 || kind == 1 || kind == 4) {
+                    const char bad = kind == 0 ? '\x01' : kind == 1 ? '\t' : '\x02';
+                    size_t at = (size_t)(strchr(hdr, bad) - hdr);
+                    if (s != ST_E_JSON || err.offset != 8 + (uint64_t)at) {
+                        print_error("shift %d, byte 0x%02X at name position %d: status %d at "
+                                    "offset %llu, want ST_E_JSON at %llu (%s)\n",
+                                    shift, (unsigned)(unsigned char)bad, p, (int)s,
+                                    (unsigned long long)err.offset,
+                                    (unsigned long long)(8 + at), err.message);
+                        fail();
+                    }
+                } else {
+                    if (s != ST_OK || !st_tensor_find(f, want)) {
+                        print_error("shift %d, escape at name position %d: %s\n", shift, p,
+                                    s == ST_OK ? "decoded name not found" : err.message);
+                        fail();
+                    }
+                }
+                st_close(f);
+                free(b);
+                (void)hl;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest extra[] = {
@@ -615,6 +694,7 @@ int main(void)
         cmocka_unit_test(leading_padding_large),
         cmocka_unit_test(escaped_spelling_not_found),
         cmocka_unit_test(metadata_escapes_decoded),
+        cmocka_unit_test(special_bytes_at_every_position),
     };
     int rc = 0;
     rc += stt_run_table("utf8", utf8_cases, COUNT(utf8_cases));
