@@ -39,6 +39,14 @@ def main():
         names[f"model.layers.{i}.self_attn.q_proj.weight"] = entry("F8_E4M3", [2, 2], off, off + 4)
         off += 4
     seeds["many"] = frame(json.dumps(names), bytes(off))
+    # objects past the inline duplicate check (more than 32 keys): the sorted
+    # check, with and without a duplicate, in metadata and in an entry
+    big_meta = ",".join(f'"k{i}":"v{i}"' for i in range(40))
+    seeds["meta_40_keys"] = frame('{"__metadata__":{' + big_meta + '},"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', b"\x01")
+    seeds["meta_40_keys_dup"] = frame('{"__metadata__":{' + big_meta + ',"k7":"again"},"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', b"\x01")
+    big_extra = ",".join(f'"x{i}":{i}' for i in range(40))
+    seeds["entry_40_fields"] = frame('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],' + big_extra + '}}', b"\x01")
+    seeds["entry_40_fields_dup"] = frame('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],' + big_extra + ',"x3":0}}', b"\x01")
     seeds["cap"] = bytes([0x80, 0, 40]) + frame(json.dumps({"w": entry("U32", [1], 0, 4)}), bytes(4))[3:]
     for name, data in seeds.items():
         with open(os.path.join(out, name + ".bin"), "wb") as f:
