@@ -25,6 +25,19 @@ static void touch_tensor(const st_file *f, const st_tensor *t)
     if (st_tensor_find_n(f, t->name, (size_t)t->name_len) != t) abort();
     if (st_tensor_find(f, t->name) != t) abort(); /* names never hold NUL */
     if (t->name_len && st_tensor_find_n(f, t->name, (size_t)t->name_len - 1) == t) abort();
+    if (t->name_len < sizeof buf - 1) {
+        /* one byte longer (the stored name is a prefix of the query), and the
+         * name with a NUL appended: neither is this tensor */
+        const st_tensor *o;
+        memcpy(buf, t->name, (size_t)t->name_len);
+        buf[t->name_len] = 'x';
+        o = st_tensor_find_n(f, (const char *)buf, (size_t)t->name_len + 1);
+        if (o == t || (o && (o->name_len != t->name_len + 1 ||
+                             memcmp(o->name, buf, (size_t)o->name_len) != 0)))
+            abort();
+        buf[t->name_len] = '\0';
+        if (st_tensor_find_n(f, (const char *)buf, (size_t)t->name_len + 1)) abort();
+    }
     st_fuzz_sink += (uint64_t)st_tensor_as_f32(t, (const float **)&p);
     st_fuzz_sink += (uint64_t)st_tensor_as_f64(t, (const double **)&p);
     st_fuzz_sink += (uint64_t)st_tensor_as_f16(t, (const uint16_t **)&p);
