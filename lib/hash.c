@@ -262,3 +262,12 @@ int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owne
     if (h->direct && len && memchr(name, '\0', len)) return -1;
     return st__hash_probe(h, st__siphash(key, name, len), owner, get, name, len, &pos, &tag);
 }
+
+int64_t st__hash_find_str(const st__hash *h, const st__key128 *key, const void *owner,
+                          st__name_fn get, const char *name, size_t len)
+{
+    size_t pos;
+    uint32_t tag;
+    if (!h->cap) return -1;
+    return st__hash_probe(h, st__siphash(key, name, len), owner, get, name, len, &pos, &tag);
+}

@@ -39,8 +39,10 @@ const st_tensor *st_tensor_find_n(const st_file *file, const char *name, size_t 
 
 const st_tensor *st_tensor_find(const st_file *file, const char *name)
 {
-    if (!name) return NULL;
-    return st_tensor_find_n(file, name, strlen(name));
+    int64_t i;
+    if (!file || !name) return NULL;
+    i = st__hash_find_str(&file->names, &file->key, file, st__tensor_name, name, strlen(name));
+    return i < 0 ? NULL : &file->tensors[i];
 }
 
 st_metadata_state st_metadata_state_of(const st_file *file)

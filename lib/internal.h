@@ -135,6 +135,9 @@ static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 /* Index of the record named (name, len), or -1. */
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len);
+/* The same for a name known to hold no NUL (len = strlen(name)). */
+int64_t st__hash_find_str(const st__hash *h, const st__key128 *key, const void *owner,
+                          st__name_fn get, const char *name, size_t len);
 
 /* ---------------------------------------------------------------- the handle */
 

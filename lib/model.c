@@ -520,6 +520,9 @@ const st_model_entry *st_model_find_n(const st_model *model, const char *name, s
 
 const st_model_entry *st_model_find(const st_model *model, const char *name)
 {
-    if (!name) return NULL;
-    return st_model_find_n(model, name, strlen(name));
+    int64_t i;
+    if (!model || !name) return NULL;
+    i = st__hash_find_str(&model->names, &model->key, model, st__model_entry_name, name,
+                          strlen(name));
+    return i < 0 ? NULL : &model->entries[i];
 }
