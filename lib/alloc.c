@@ -79,24 +79,25 @@ void st__free(const st_allocator *a, void *p, size_t size)
 
 #define ST__BLOCK_HDR ((sizeof(st__block) + 7u) & ~(size_t)7u)
 
-static void *st__arena_take(st__arena *ar, size_t size, size_t need);
+static void *st__arena_take(st__arena *ar, size_t need);
 
 void *st__arena_alloc(st__arena *ar, size_t size)
 {
     size_t need = (size + 7u) & ~(size_t)7u;
     if (need < size) return NULL;
-    return st__arena_take(ar, size, need);
+    return st__arena_take(ar, need);
 }
 
 void *st__arena_alloc_bytes(st__arena *ar, size_t size)
 {
-    return st__arena_take(ar, size, size);
+    return st__arena_take(ar, size);
 }
 
-static void *st__arena_take(st__arena *ar, size_t size, size_t need)
+/* Takes need bytes (already rounded as the caller wants) from the head block,
+ * or from a new block. */
+static void *st__arena_take(st__arena *ar, size_t need)
 {
     st__block *b = ar->head;
-    (void)size;
     if (!b || b->cap - b->used < need) {
         size_t cap = ar->block_size;
         size_t total;

@@ -108,8 +108,8 @@ typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
                             size_t *len);
 
 /* direct: every inserted name stays valid as long as the table, is
- * NUL-terminated and holds no NUL; lookups then compare against the name kept
- * in the slot instead of calling back into the owner. */
+ * NUL-terminated and holds no NUL; the table then keeps each name's address by
+ * index and lookups compare against it instead of calling back into the owner. */
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct);
 void st__hash_free(st__hash *h, const st_allocator *a);
 /* Inserts idx under (name, len). Returns 1 inserted, 0 duplicate (*dup_idx set),
