@@ -239,18 +239,44 @@ check-lint:
 
 # ---------------------------------------------------------------- other hosts
 # check-m32: the library and every suite built with gcc -m32 (32-bit size_t and
-# pointers), run natively, st-inspect checks included. check-s390x: the same
-# cross-built for s390x (big-endian) and the cmocka suites run under qemu-user.
-# Each first installs its Debian packages (tests/deps.sh m32 / s390x, as root).
+# pointers), st-inspect checks included, run natively where the kernel runs
+# i386 programs and under qemu-i386 where it does not (many cloud and micro-VM
+# kernels lack IA32 emulation): tests/i386_runner.sh decides with a probe and
+# says which; a host where neither works fails the stage with the reason. On a
+# host that runs them natively the cmocka suites run once more under qemu-i386
+# (forced), and both runs must pass the same number of tests.
+# ST_I386_RUN=native|qemu forces one way. check-s390x: the same cross-built for
+# s390x (big-endian) and the cmocka suites run under qemu-user. Each first
+# installs its Debian packages (tests/deps.sh m32 / s390x, as root).
 # m32 needs the kernel's asm/ headers, which only gcc-multilib links into
 # /usr/include, and gcc-multilib conflicts with every cross compiler: the
 # same link in a private include directory instead.
 .PHONY: check-m32 check-s390x
+M32_MAKE = PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig $(MAKE) --no-print-directory \
+    B=build/m32 CC="gcc -m32" CFLAGS="-isystem build/m32/sysinc" WERROR=1
 check-m32:
 	@sh tests/deps.sh m32
 	@mkdir -p build/m32/sysinc && ln -sfn /usr/include/$$(gcc -print-multiarch)/asm build/m32/sysinc/asm
-	PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig $(MAKE) --no-print-directory B=build/m32 \
-	    CC="gcc -m32" CFLAGS="-isystem build/m32/sysinc" WERROR=1 run-tests
+	@sh tests/check_i386_runner.sh
+	gcc -m32 $(CSTD) $(WARN) -Werror -o build/m32/i386_probe tests/i386_probe.c
+	@sh tests/check_i386_runner.sh build/m32/i386_probe
+	$(M32_MAKE) tests
+	@wrap=$$(sh tests/i386_runner.sh build/m32/i386_probe) || exit 1; \
+	    echo "check-m32: ST_TEST_WRAPPER='$$wrap'"; \
+	    ST_TEST_WRAPPER="$$wrap" sh tests/run.sh build/m32 || exit 1; \
+	    ST_TEST_WRAPPER="$$wrap" sh tests/check_inspect.sh build/m32 || exit 1; \
+	    if [ -z "$$wrap" ] && [ "$${ST_I386_RUN:-auto}" = auto ]; then \
+	        native=$$(cat build/m32/test-summary); \
+	        wrap=$$(ST_I386_RUN=qemu sh tests/i386_runner.sh build/m32/i386_probe) || exit 1; \
+	        ST_TEST_WRAPPER="$$wrap" sh tests/run.sh build/m32 >build/m32/qemu.log 2>&1; rc=$$?; \
+	        tail -n 1 build/m32/qemu.log; \
+	        if [ $$rc -ne 0 ] || [ "$$(cat build/m32/test-summary)" != "$$native" ]; then \
+	            cat build/m32/qemu.log; \
+	            echo "check-m32: under qemu-i386 '$$(cat build/m32/test-summary)', natively '$$native'"; \
+	            exit 1; fi; \
+	        echo "$$native" >build/m32/test-summary; \
+	        echo "check-m32: the same under qemu-i386 as natively: $$native"; \
+	    fi
 
 check-s390x:
 	@sh tests/deps.sh s390x

@@ -5,6 +5,9 @@
 # file (python3), exit codes 0/1/2, the exact "FILE: error: " prefix, leniency
 # switches, --max-header, a closed pipe.
 # Usage: tests/check_inspect.sh BUILD_DIR
+# ST_TEST_WRAPPER: a command the programs run under, split on spaces (as for
+# tests/run.sh: "qemu-i386 -L /" in make check-m32 on a host whose kernel
+# cannot run i386 programs).
 # Ends with one line "check_inspect: N passed, M failed"; exits 1 if M > 0.
 set -u
 B=${1:?usage: check_inspect.sh BUILD_DIR}
@@ -35,6 +38,7 @@ tmp=$(mktemp -d)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 TO=""
+WRAP=${ST_TEST_WRAPPER:-}
 command -v timeout >/dev/null 2>&1 && TO="timeout 30"
 
 # ---------------------------------------------------------------- helpers
@@ -42,7 +46,7 @@ command -v timeout >/dev/null 2>&1 && TO="timeout 30"
 # run CMD...: stdout to $tmp/out, stderr to $tmp/err, status in $rc.
 run() {
     # shellcheck disable=SC2086
-    $TO "$@" >"$tmp/out" 2>"$tmp/err"
+    $TO $WRAP "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
 
@@ -442,9 +446,9 @@ run "$INSPECT" --version
 expect_rc "usage: --version" 0
 expect "usage: --version format" grep -E -q '^st-inspect \(libsafetensors\) [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out"
 cp "$S" "$tmp/-dash.st"
-(cd "$tmp" && $TO "$INSPECT" --check -- -dash.st >out 2>err); rc=$?
+(cd "$tmp" && $TO $WRAP "$INSPECT" --check -- -dash.st >out 2>err); rc=$?
 expect_rc "usage: -- ends the options" 0
-(cd "$tmp" && $TO "$INSPECT" --check -dash.st >out 2>err); rc=$?
+(cd "$tmp" && $TO $WRAP "$INSPECT" --check -dash.st >out 2>err); rc=$?
 expect_rc "usage: a dash name without -- is an option" 2
 run "$INSPECT" --check "$S" -- "$tmp/missing.st"
 expect_rc "usage: files after --" 1
@@ -457,19 +461,19 @@ expect "usage: files after --: the second one too" has "$tmp/err" "$tmp/missing.
 # (SIGPIPE ignored so that the write error is seen by the program).
 (
     trap '' PIPE
-    { $TO "$INSPECT" --json "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -c 100 >/dev/null
+    { $TO $WRAP "$INSPECT" --json "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -c 100 >/dev/null
 )
 rc=$(cat "$tmp/rc")
 expect_rc "closed pipe: exit status 1" 1
 expect "closed pipe: no message for EPIPE" empty "$tmp/err"
-{ $TO "$INSPECT" "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -n 3 >/dev/null
+{ $TO $WRAP "$INSPECT" "$tmp/many.st" 2>"$tmp/err"; echo $? >"$tmp/rc"; } | head -n 3 >/dev/null
 rc=$(cat "$tmp/rc")
 if [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || [ "$rc" -eq 141 ]; then ok; else bad "closed pipe (SIGPIPE default): exit status $rc"; fi
 run "$INSPECT" --json "$tmp/many.st"
 expect_rc "json: 6000 tensors" 0
 expect "json: 6000 tensors match" python3 "$tmp/cmp.py" "$tmp/many.st" "$tmp/out"
 if [ -w /dev/full ]; then
-    $TO "$INSPECT" "$S" >/dev/full 2>"$tmp/err"; rc=$?
+    $TO $WRAP "$INSPECT" "$S" >/dev/full 2>"$tmp/err"; rc=$?
     expect_rc "stdout full: exit status 1" 1
     expect "stdout full: reported" has "$tmp/err" "error writing to stdout"
 fi

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Makes sure the Debian packages a target needs are present.
 # Usage: tests/deps.sh build|check|m32|s390x
-#   m32    gcc -m32 and the i386 cmocka (make check-m32)
+#   m32    gcc -m32, the i386 cmocka and qemu-user (make check-m32: qemu-i386
+#          where the kernel cannot run i386 programs)
 #   s390x  the s390x cross compiler, s390x cmocka and qemu-user (make check-s390x)
 # As root with apt-get: installs what is missing (m32/s390x first add the foreign
 # dpkg architecture and refresh the package lists). Otherwise: prints the exact
@@ -35,7 +36,8 @@ case $want in
 # is the /usr/include/asm link, which `make check-m32` replaces by an include
 # flag), so m32 and s390x can be installed side by side.
 m32)   foreign=i386; gccv=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
-       need "gcc-${gccv:-12}-multilib"; need pkg-config; need libcmocka-dev:i386 ;;
+       need "gcc-${gccv:-12}-multilib"; need pkg-config; need libcmocka-dev:i386
+       need qemu-user ;; # qemu-i386, where the kernel cannot run i386 programs
 s390x) foreign=s390x
        # libc6-dev-s390x-cross is only recommended by the compiler, and without
        # it the host's /usr/include would be used
