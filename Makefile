@@ -6,7 +6,10 @@
 #                   clang-tidy), header as C89/C99/C++, exported symbols, install +
 #                   pkg-config, Python binding, C++ example, CMake package, man pages,
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
-#                   s390x (big-endian) under qemu, a 60 s libFuzzer run
+#                   s390x (big-endian) under qemu, a 60 s libFuzzer run, the
+#                   amalgamation (its own build of every suite), CMake vendoring
+#                   (add_subdirectory, FetchContent, ctest, install)
+#   make amalgamate build/amalgamation/safetensors.c + safetensors.h (one file)
 #   make fuzz       libFuzzer for FUZZ_TIME seconds;  make bench: the benchmark
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
@@ -48,6 +51,16 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(patsubst lib/%.c,$(B)/obj/%.o,$(LIB_SRCS))
 LIB_HDRS := $(HDR) $(wildcard lib/*.h)
 
+# The amalgamation (tests/amalgamate.sh). AMALG=1: this build's library is the
+# amalgamation, one object compiled without -Ilib, -Iinclude or
+# -D_POSIX_C_SOURCE (it must bring its own); the suites still see lib/
+# headers for declarations (make check-amalgamation).
+AMALG_DIR := build/amalgamation
+AMALG     ?=
+ifeq ($(AMALG),1)
+LIB_OBJS := $(B)/obj/safetensors-amalgamation.o
+endif
+
 SHARED := $(B)/libsafetensors.so.$(VERSION)
 STATIC := $(B)/libsafetensors.a
 
@@ -78,6 +91,11 @@ $(B)/obj/%.o: lib/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(B)/obj/safetensors-amalgamation.o: $(AMALG_DIR)/safetensors.c $(AMALG_DIR)/safetensors.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) \
+	    -c -o $@ $<
+
 $(SHARED): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $(LIB_OBJS) $(LDFLAGS_ALL)
 	ln -sf libsafetensors.so.$(VERSION) $(B)/$(SONAME)
@@ -94,6 +112,14 @@ $(B)/%: examples/%.c $(STATIC) $(HDR)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
 examples: $(EXAMPLE_BINS)
+
+.PHONY: amalgamate
+amalgamate: $(AMALG_DIR)/safetensors.c
+
+$(AMALG_DIR)/safetensors.c: $(LIB_SRCS) $(LIB_HDRS) tests/amalgamate.sh
+	@sh tests/amalgamate.sh $(AMALG_DIR)
+
+$(AMALG_DIR)/safetensors.h: $(AMALG_DIR)/safetensors.c ;
 
 demo: all
 	$(B)/make-sample $(B)/sample.safetensors
@@ -136,6 +162,8 @@ check: check-deps
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
 	$(MAKE) --no-print-directory check-fuzz
+	$(MAKE) --no-print-directory check-amalgamation
+	$(MAKE) --no-print-directory check-vendor
 	@echo "check: all stages passed; the cmocka suites of the gcc -Werror build:"
 	@echo "check: $$(cat build/check/test-summary)"
 
@@ -171,6 +199,22 @@ check-fuzz:
 	    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|^Done|ERROR|SUMMARY" build/fuzz/ci-index.log; \
 	    if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/ci-index.log; \
 	        echo "check-fuzz: the index fuzzer failed (exit $$rc); the input is saved under build/fuzz/"; exit 1; fi
+
+# the amalgamation as the library of every suite (gcc -std=c99 -pedantic
+# -Werror; the run.sh count line), then tests/check_amalgamation.sh: a bare
+# `cc -c`, exports, a program built from the two files alone, regeneration
+.PHONY: check-amalgamation check-vendor
+check-amalgamation: amalgamate
+	$(MAKE) --no-print-directory B=build/amalgamation-check AMALG=1 WERROR=1 CFLAGS=-pedantic \
+	    run-tests lib
+	@sh tests/check_amalgamation.sh build/amalgamation-check
+
+# CMake: the library's own build with ctest, its install against make
+# install's (of the build/check variant), add_subdirectory and FetchContent
+# consumers (tests/check_vendor.sh)
+check-vendor:
+	@$(MAKE) --no-print-directory B=build/check WERROR=1 lib examples >/dev/null
+	@sh tests/check_vendor.sh build/check
 
 check-clang:
 	@if command -v clang >/dev/null 2>&1; then \

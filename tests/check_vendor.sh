@@ -37,21 +37,9 @@ v() { sed -n "s/^#define ST_VERSION_$1 \\([0-9][0-9]*\\).*/\\1/p" $hdr; }
 major=$(v MAJOR)
 version=$major.$(v MINOR).$(v PATCH)
 
-# The input: two tensors whose values are known (written by Python's struct).
-python3 - "$W/tiny.safetensors" <<'PY' || { bad "cannot write the test file (python3)"; finish; }
-import json, struct, sys
-hdr = {"__metadata__": {"format": "pt"},
-       "embed.weight": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
-       "scale": {"dtype": "F16", "shape": [2], "data_offsets": [24, 28]}}
-data = struct.pack("<6f", 0.5, -1, 2, 3.25, 0, -7.75) + struct.pack("<2e", 1.5, -0.125)
-h = json.dumps(hdr).encode()
-h += b" " * (-len(h) % 8)
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + data)
-PY
-expected="libsafetensors $version, 2 tensors
-embed.weight F32 [2,3] 0.5 -1 2 3.25 0 -7.75
-scale F16 [2] 1.5 -0.125"
+# The input: two tensors whose values are known, and app.c's output for it.
+expected=$(python3 tests/vendor/make_tiny.py "$W/tiny.safetensors" "$version") ||
+    { bad "cannot write the test file (python3 tests/vendor/make_tiny.py)"; finish; }
 
 run_app() { # label, program: runs it on the test file, compares its output
     if out=$("$2" "$W/tiny.safetensors" embed.weight scale 2>&1) && [ "$out" = "$expected" ]; then
