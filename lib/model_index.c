@@ -5,13 +5,10 @@
 #include "json.h"
 #include "model.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -68,10 +65,10 @@ st_status st__model_io_fail(st_error *err, int e, const char *what, const char *
     return ST_E_IO;
 }
 
-/* a + "/" + b into out[PATH_MAX]; 0 if it does not fit. */
+/* a + "/" + b into out[ST__PATH_MAX]; 0 if it does not fit. */
 int st__model_join(char *out, const char *a, size_t an, const char *b, size_t bn)
 {
-    if (an >= PATH_MAX || bn >= PATH_MAX - an - 1) return 0;
+    if (an >= ST__PATH_MAX || bn >= ST__PATH_MAX - an - 1) return 0;
     memcpy(out, a, an);
     out[an] = '/';
     memcpy(out + an + 1, b, bn);
@@ -364,107 +361,111 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
 st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char **out,
                                size_t *text_len, size_t *alloc_len, st_error *err)
 {
-    struct stat sb;
-    char *buf;
-    size_t size, got = 0;
-    int fd;
+    st__os_stat sb;
+    st__fh h;
+    char *buf, q[96];
+    size_t size;
+    uint64_t got = 0;
+    int e;
     *out = NULL;
     *text_len = *alloc_len = 0;
-    do { /* O_NONBLOCK: a FIFO must not block the open; no effect on files */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return st__model_io_fail(err, errno, "cannot open the index", path);
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
+    e = st__os_open(path, 0, &h); /* a FIFO does not block the open */
+    if (e != 0) return st__model_io_fail(err, e, "cannot open the index", path);
+    e = st__os_fstat(h, &sb);
+    if (e != 0) {
+        st__os_close(h);
         return st__model_io_fail(err, e, "cannot stat the index", path);
     }
-    if (!S_ISREG(sb.st_mode)) {
-        char q[96];
-        close(fd);
+    if (sb.kind != ST__OS_REG) {
+        st__os_close(h);
         st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "index \"%s\" is not a regular file",
                  st__quote(q, sizeof q, path, strlen(path)));
         if (err) err->sys_errno = EINVAL;
         return ST_E_IO;
     }
-    if (sb.st_size < 0 || (uint64_t)sb.st_size > cap) {
-        char q[96];
-        close(fd);
+    if (sb.size > cap) {
+        st__os_close(h);
         return st__fail(err, ST_E_HEADER_TOO_LARGE, 0, NULL, 0,
-                        "index \"%s\" has %lld bytes, above the cap of %llu (max_header_size)",
-                        st__quote(q, sizeof q, path, strlen(path)), (long long)sb.st_size,
+                        "index \"%s\" has %llu bytes, above the cap of %llu (max_header_size)",
+                        st__quote(q, sizeof q, path, strlen(path)), (unsigned long long)sb.size,
                         (unsigned long long)cap);
     }
-    size = (size_t)sb.st_size;
+    size = (size_t)sb.size; /* <= cap <= ST_MAX_HEADER_SIZE_LIMIT */
     buf = (char *)st__malloc(&m->alloc, size + 1);
     if (!buf) {
-        close(fd);
+        st__os_close(h);
         return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
                         "out of memory reading the index (%zu bytes)", size);
     }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            st__free(&m->alloc, buf, size + 1);
-            return st__model_io_fail(err, e, "cannot read the index", path);
-        }
-        if (r == 0) break; /* shrank since fstat: parse what is there */
-        got += (size_t)r;
+    /* fewer bytes than fstat said: it shrank since; parse what is there */
+    e = st__os_pread(h, buf, size, 0, &got);
+    st__os_close(h);
+    if (e != 0) {
+        st__free(&m->alloc, buf, size + 1);
+        return st__model_io_fail(err, e, "cannot read the index", path);
     }
-    close(fd);
     buf[got] = '\0';
     *out = buf;
-    *text_len = got;
+    *text_len = (size_t)got;
     *alloc_len = size + 1;
     return ST_OK;
+}
+
+/* st__model_find_index's walk over the directory */
+typedef struct st__find_ctx {
+    const char *dir;
+    size_t dn;
+    char *out;
+    unsigned found;
+    char list[200];
+    size_t ll;
+} st__find_ctx;
+
+static int st__find_entry(void *ctx, const char *name)
+{
+    st__find_ctx *c = (st__find_ctx *)ctx;
+    size_t n = strlen(name);
+    if (!st__model_ends_with(name, n, ST__INDEX_SUFFIX)) return 0;
+    if (c->found == 0 && !st__model_join(c->out, c->dir, c->dn, name, n)) return 1;
+    c->found++;
+    if (c->ll + n + 5 < sizeof c->list) {
+        if (c->ll) { memcpy(c->list + c->ll, ", ", 2); c->ll += 2; }
+        c->list[c->ll++] = '"';
+        memcpy(c->list + c->ll, name, n);
+        c->ll += n;
+        c->list[c->ll++] = '"';
+        c->list[c->ll] = '\0';
+    } else if (c->ll + 5 < sizeof c->list &&
+               (c->ll < 4 || memcmp(c->list + c->ll - 3, "...", 3) != 0)) {
+        memcpy(c->list + c->ll, ", ...", 6);
+        c->ll += 5;
+    }
+    return 0;
 }
 
 /* The only *.safetensors.index.json in directory dir, joined to dir in out. */
 st_status st__model_find_index(const char *dir, char *out, st_error *err)
 {
-    DIR *d;
-    struct dirent *de;
-    unsigned found = 0;
-    char list[200], q[96];
-    size_t ll = 0, dn = strlen(dir);
-    list[0] = '\0';
-    d = opendir(dir);
-    if (!d) return st__model_io_fail(err, errno, "cannot list the directory", dir);
-    /* cppcheck-suppress readdirCalled ; readdir on a stream of our own is
-     * thread-safe, and readdir_r is deprecated */
-    while ((errno = 0, de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (!st__model_ends_with(de->d_name, n, ST__INDEX_SUFFIX)) continue;
-        if (found == 0 && !st__model_join(out, dir, dn, de->d_name, n)) {
-            closedir(d);
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "path of the index in \"%s\" is too long",
-                            st__quote(q, sizeof q, dir, dn));
-        }
-        found++;
-        if (ll + n + 5 < sizeof list) {
-            if (ll) { memcpy(list + ll, ", ", 2); ll += 2; }
-            list[ll++] = '"';
-            memcpy(list + ll, de->d_name, n);
-            ll += n;
-            list[ll++] = '"';
-            list[ll] = '\0';
-        } else if (ll + 5 < sizeof list && (ll < 4 || memcmp(list + ll - 3, "...", 3) != 0)) {
-            memcpy(list + ll, ", ...", 6);
-            ll += 5;
-        }
-    }
-    closedir(d);
-    if (found == 0)
+    st__find_ctx c;
+    char q[96];
+    int r;
+    memset(&c, 0, sizeof c);
+    c.dir = dir;
+    c.dn = strlen(dir);
+    c.out = out;
+    r = st__os_list_dir(dir, st__find_entry, &c);
+    if (r < 0) return st__model_io_fail(err, -r, "cannot list the directory", dir);
+    if (r > 0)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "path of the index in \"%s\" is too long",
+                        st__quote(q, sizeof q, dir, c.dn));
+    if (c.found == 0)
         return st__fail(err, ST_E_NOT_FOUND, ST__NO_OFFSET, NULL, 0,
                         "no *" ST__INDEX_SUFFIX " file in the directory \"%s\"",
-                        st__quote(q, sizeof q, dir, dn));
-    if (found > 1)
+                        st__quote(q, sizeof q, dir, c.dn));
+    if (c.found > 1)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                        "%u index files in \"%s\" (name one of them): %s", found,
-                        st__quote(q, sizeof q, dir, dn), list);
+                        "%u index files in \"%s\" (name one of them): %s", c.found,
+                        st__quote(q, sizeof q, dir, c.dn), c.list);
     return ST_OK;
 }
