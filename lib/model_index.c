@@ -84,13 +84,43 @@ int st__model_ends_with(const char *s, size_t n, const char *suffix)
 
 /* ---------------------------------------------------------------- shard paths */
 
+/* 1 if the component c[0..n) names a Windows device (CON, PRN, AUX, NUL,
+ * COM0-9, LPT0-9, and COM/LPT with a superscript 1, 2 or 3), with any
+ * extension and any case: opening "nul.safetensors" there opens the device. */
+static int st__windows_device(const char *c, size_t n)
+{
+    static const char *const names[] = {"con", "prn", "aux", "nul"};
+    size_t stem = 0, k;
+    char low[4];
+    while (stem < n && c[stem] != '.') stem++;
+    while (stem > 0 && c[stem - 1] == ' ') stem--; /* "CON .txt" is CON too */
+    if (stem < 3 || stem > 5) return 0;
+    for (k = 0; k < 3; k++) low[k] = (char)(c[k] >= 'A' && c[k] <= 'Z' ? c[k] + 32 : c[k]);
+    low[3] = '\0';
+    if (stem == 3) {
+        for (k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (memcmp(low, names[k], 3) == 0) return 1;
+        return 0;
+    }
+    if (memcmp(low, "com", 3) != 0 && memcmp(low, "lpt", 3) != 0) return 0;
+    if (stem == 4) return c[3] >= '0' && c[3] <= '9';
+    /* U+00B9, U+00B2, U+00B3 in UTF-8 */
+    return (unsigned char)c[3] == 0xC2 &&
+           ((unsigned char)c[4] == 0xB9 || (unsigned char)c[4] == 0xB2 ||
+            (unsigned char)c[4] == 0xB3);
+}
+
 /*
  * Why a shard path from the index is refused, or NULL if it is acceptable. The
  * name must be a plain relative path in canonical form, so that one file has
  * one spelling and nothing leaves the index's directory by name: not empty, no
  * NUL, not absolute, no backslash (a separator on Windows, where "..\\x" would
- * escape; refused everywhere so an index means the same on every host), and no
- * empty, "." or ".." component. Symlinks are checked when the shard is opened.
+ * escape), and no empty, "." or ".." component. The rules of Windows file
+ * names apply on every host, so that an index means the same everywhere: no
+ * ':' (a drive letter "C:x", or an alternate data stream "a:b"), none of
+ * < > " | ? * or a control character, no component ending in a dot or a space
+ * (Windows drops them, so "x." would open "x"), and no device name ("CON",
+ * "nul.safetensors"). Symlinks are checked when the shard is opened.
  */
 static const char *st__unsafe_path(const char *s, size_t n)
 {
@@ -99,12 +129,25 @@ static const char *st__unsafe_path(const char *s, size_t n)
     if (memchr(s, '\0', n)) return "contains a NUL character";
     if (memchr(s, '\\', n)) return "contains a backslash (use '/' between directories)";
     if (s[0] == '/') return "is absolute (shard paths are relative to the index's directory)";
+    if (memchr(s, ':', n))
+        return "contains ':' (a drive letter or an alternate data stream on Windows)";
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7F || ch == '<' || ch == '>' || ch == '"' || ch == '|' ||
+            ch == '?' || ch == '*')
+            return "contains a character that Windows forbids in file names "
+                   "(< > \" | ? * or a control character)";
+    }
     for (;;) {
         for (i = start; i < n && s[i] != '/'; i++) {}
         if (i == start) return "has an empty component (\"//\" or a trailing '/')";
         if (i - start == 2 && s[start] == '.' && s[start + 1] == '.')
             return "has a \"..\" component";
         if (i - start == 1 && s[start] == '.') return "has a \".\" component";
+        if (s[i - 1] == '.' || s[i - 1] == ' ')
+            return "has a component ending in a dot or a space (Windows drops them)";
+        if (st__windows_device(s + start, i - start))
+            return "names a Windows device (CON, PRN, AUX, NUL, COM0-9, LPT0-9)";
         if (i >= n) return NULL;
         start = i + 1;
     }
