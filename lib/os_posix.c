@@ -4,8 +4,8 @@
  * systems take is built and tested on Linux (make check-portable). */
 #if !defined(_WIN32)
 
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_* next to _POSIX_C_SOURCE */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE) && !defined(ST_OS_PORTABLE_POSIX)
+#define _DEFAULT_SOURCE 1 /* madvise(), MADV_* and getentropy() next to _POSIX_C_SOURCE */
 #endif
 #if !defined(_XOPEN_SOURCE) && !defined(__APPLE__) && !defined(__FreeBSD__)
 #define _XOPEN_SOURCE 700 /* realpath() (XSI) */
