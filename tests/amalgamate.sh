@@ -20,8 +20,9 @@
 #   _FILE_OFFSET_BITS, ...) must precede every system header, so those a file
 #   defines before its first #include (and a lib/ header, before its first
 #   #include: internal.h sets _FILE_OFFSET_BITS) move to the top, with the #if lines
-#   around them (which also stay in place). _POSIX_C_SOURCE=200809L, which the
-#   Makefile passes on the command line, is defined there too (not on Windows).
+#   around them (which also stay in place). _POSIX_C_SOURCE=200809L (not on
+#   Windows) and mingw's __USE_MINGW_ANSI_STDIO, which the Makefile passes on
+#   the command line, are defined there too.
 # - #line directives point every line at its original file and line.
 # Names that two lib/ files both define static are made unique in lib/
 # itself; compiling the result (make check-amalgamation) finds any new one.
@@ -119,13 +120,18 @@ BEGIN {
     print " * (https://github.com/zserge/jsmn) and safetensors.h on the include path;"
     print " * other files of the project use it through safetensors.h. For a shared library add"
     print " * -fvisibility=hidden (GCC, Clang) or -DST_BUILDING_DLL (Windows DLL) so that"
-    print " * only the st_ API is exported; link with -pthread on POSIX systems."
+    print " * only the st_ API is exported. Link with -pthread on POSIX systems, with"
+    print " * -lbcrypt (bcrypt.lib) on Windows."
     print " *"
     printf " * Sources:"
     for (i = 1; i <= nf; i++) printf " %s", f[i]
     print "\n */"
+    print "/* the Makefile passes these on the command line */"
     print "#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)"
     print "#define _POSIX_C_SOURCE 200809L"
+    print "#endif"
+    print "#if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)"
+    print "#define __USE_MINGW_ANSI_STDIO 1 /* the C99 printf family, not msvcrt.dll\x27s */"
     print "#endif"
     print "/* feature-test macros of the lib/ files, ahead of every system header */"
     printf "%s", prelude
