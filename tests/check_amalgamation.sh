@@ -5,11 +5,12 @@
 # - BUILD_DIR's static library is the amalgamation's one object;
 # - its shared library exports exactly the Makefile build's symbols;
 # - safetensors.c compiles with a bare `cc -c`, and with gcc and clang
-#   -std=c99 -pedantic and every warning of the Makefile as errors;
+#   -std=c99 -pedantic and every warning of the Makefile as errors, also with
+#   -DST_OS_PORTABLE_POSIX, and for Windows with mingw-w64 where installed;
 # - no lib/ header is left to include, every lib/ file is in it once, and
 #   #line directives name the original files;
 # - a program built from tests/vendor/app.c and the two files alone
-#   (cc app.c safetensors.c -pthread) reads a small file's tensor values;
+#   (cc -I. app.c safetensors.c -pthread) reads a small file's tensor values;
 # - regenerating gives the same files (the output is never edited).
 # Usage: tests/check_amalgamation.sh BUILD_DIR
 # Ends with one line "check_amalgamation: N passed, M failed"; exits 1 if M > 0.
@@ -65,6 +66,32 @@ for c in gcc clang; do
     fi
 done
 
+# the branch of the platform layer other POSIX systems take (make check-portable)
+# shellcheck disable=SC2086
+if out=$($CC -std=c99 -pedantic $WARN -Werror -DST_OS_PORTABLE_POSIX -c -o "$W/portable.o" \
+         $A/safetensors.c 2>&1); then
+    ok "$CC -DST_OS_PORTABLE_POSIX (the portable POSIX branch): no warning"
+else
+    bad "$CC -DST_OS_PORTABLE_POSIX" "$out"
+fi
+# Windows: compiled by mingw-w64 where it is installed and lib/ has the layer
+mingw=x86_64-w64-mingw32-gcc
+if command -v $mingw >/dev/null 2>&1 && [ -f lib/os_win32.c ]; then
+    # jsmn.h alone in an include directory: -I/usr/include would bring glibc's headers
+    mkdir -p "$W/jsmn"
+    cp "$(echo '#include <jsmn.h>' | cc -M -E - 2>/dev/null | tr ' \\' '\n\n' | grep '/jsmn.h$' |
+          head -n 1)" "$W/jsmn/"
+    # shellcheck disable=SC2086
+    if out=$($mingw -std=c99 $WARN -Werror -DST_BUILDING_DLL -I"$W/jsmn" \
+             -c -o "$W/win.o" $A/safetensors.c 2>&1); then
+        ok "$mingw -DST_BUILDING_DLL (Windows): no warning"
+    else
+        bad "$mingw (Windows)" "$out"
+    fi
+else
+    echo "  note: $mingw or lib/os_win32.c missing: the Windows compile not tried"
+fi
+
 left=$(grep -n '^[ \t]*#[ \t]*include[ \t]*"' $A/safetensors.c | grep -v '"safetensors.h"')
 if [ -z "$left" ]; then ok "no lib/ header left to include"; else bad "includes left" "$left"; fi
 missing=""
@@ -84,8 +111,8 @@ fi
 cp $A/safetensors.c $A/safetensors.h tests/vendor/app.c "$W/"
 if expected=$(python3 tests/vendor/make_tiny.py "$W/tiny.safetensors" "$version"); then
     # shellcheck disable=SC2086
-    if out=$(cd "$W" && $CC -std=c99 -O2 $WARN -Werror -o app app.c safetensors.c -pthread 2>&1); then
-        ok "$CC -o app app.c safetensors.c -pthread (a copy of the two files alone)"
+    if out=$(cd "$W" && $CC -std=c99 -O2 $WARN -Werror -I. -o app app.c safetensors.c -pthread 2>&1); then
+        ok "$CC -I. -o app app.c safetensors.c -pthread (a copy of the two files alone)"
         if out=$("$W/app" "$W/tiny.safetensors" embed.weight scale 2>&1) && [ "$out" = "$expected" ]; then
             ok "app reads the tensors' values: $(printf '%s\n' "$out" | sed -n 3p)"
         else

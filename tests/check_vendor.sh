@@ -11,7 +11,9 @@
 #   safetensors::safetensors_static; both programs read a small file
 #   (tensors' values compared with the values it was written with);
 # - tests/vendor/fetchcontent: the same through FetchContent from a file://
-#   git URL of this checkout at HEAD (offline; committed work only).
+#   git URL of this checkout at HEAD (offline; committed work only);
+# - where mingw-w64 is installed and lib/ has os_win32.c: a cross build for
+#   Windows with the names of `make windows` and the same exports.
 # Usage: tests/check_vendor.sh [MAKE_BUILD_DIR]  (default build/check: the
 # Makefile build `make install` is compared with; built if needed)
 # Work files in build/vendor/. Ends with one line
@@ -204,5 +206,44 @@ else
     else
         bad "FetchContent from SOURCE_DIR" "$out"
     fi
+fi
+# ---------------------------------------------------------------- Windows
+# cross-built with mingw-w64 where it is installed and lib/ has the Windows layer
+X=$W/mingw
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 && [ -f lib/os_win32.c ]; then
+    cat >$W/mingw.cmake <<'CMAKE'
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_C_COMPILER x86_64-w64-mingw32-gcc)
+set(CMAKE_FIND_ROOT_PATH /usr/x86_64-w64-mingw32)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+CMAKE
+    # jsmn.h alone: the cross compiler must not see /usr/include
+    mkdir -p $W/mingw-jsmn && cp "$jsmn_dir/jsmn.h" $W/mingw-jsmn/
+    if out=$(cmake -S . -B $X -DCMAKE_TOOLCHAIN_FILE="$src/$W/mingw.cmake" -DSAFETENSORS_WERROR=ON \
+             -DSAFETENSORS_BUILD_TESTS=OFF -DSAFETENSORS_JSMN_INCLUDE_DIR="$src/$W/mingw-jsmn" 2>&1) \
+       && out=$(cmake --build $X 2>&1); then
+        missing=""
+        for f in libsafetensors-$major.dll libsafetensors.dll.a libsafetensors.a st-inspect.exe; do
+            [ -f $X/$f ] || missing="$missing $f"
+        done
+        if [ -z "$missing" ]; then
+            ok "mingw-w64 (-Werror): libsafetensors-$major.dll, libsafetensors.dll.a, libsafetensors.a, st-inspect.exe"
+        else
+            bad "mingw-w64: missing$missing" "$(ls $X)"
+        fi
+        x86_64-w64-mingw32-objdump -p $X/libsafetensors-$major.dll |
+            sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | sed -n 's/^[[:space:]]*\[ *[0-9]*\] //p' | sort >$W/exports.dll
+        if cmp -s $W/exports.make $W/exports.dll; then
+            ok "the DLL exports the same $(wc -l <$W/exports.dll) symbols as the Linux library"
+        else
+            bad "the DLL's exports differ" "$(diff $W/exports.make $W/exports.dll)"
+        fi
+    else
+        bad "mingw-w64 cross build" "$out"
+    fi
+else
+    echo "  note: x86_64-w64-mingw32-gcc or lib/os_win32.c missing: the Windows cross build not tried"
 fi
 finish
