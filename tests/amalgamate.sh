@@ -27,11 +27,14 @@
 # Names that two lib/ files both define static are made unique in lib/
 # itself; compiling the result (make check-amalgamation) finds any new one.
 set -eu
+LC_ALL=C # the order of lib/*.c and lib/*.h
+export LC_ALL
 out=${1:-build/amalgamation}
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 
-srcs=$(LC_ALL=C ls lib/*.c)
+srcs=$(printf '%s ' lib/*.c)
+# shellcheck disable=SC2086 # file names without spaces, split on purpose
 first=$(grep -l '^#define JSMN_STATIC' $srcs || true)
 order="$first"
 for f in $srcs; do
@@ -44,8 +47,8 @@ tmp_c="$out/.safetensors.c.tmp"
 tmp_h="$out/.safetensors.h.tmp"
 trap 'rm -f "$tmp_c" "$tmp_h"' EXIT
 
-headers=$(LC_ALL=C ls lib/*.h)
-awk -v ver="$ver" -v files="$order" -v headers="$(echo $headers)" '
+headers=$(printf '%s ' lib/*.h)
+awk -v ver="$ver" -v files="$order" -v headers="$headers" '
 function directive(line) { return line ~ /^[ \t]*#/ }
 function dname(line,   s) { s = line; sub(/^[ \t]*#[ \t]*/, "", s); sub(/[ \t(].*$/, "", s); return s }
 function incname(line,   s) { s = line; sub(/^[ \t]*#[ \t]*include[ \t]*"/, "", s); sub(/".*$/, "", s); return s }
@@ -146,4 +149,4 @@ BEGIN {
 } >"$tmp_h"
 mv "$tmp_c" "$out/safetensors.c"
 mv "$tmp_h" "$out/safetensors.h"
-echo "amalgamate: $out/safetensors.c ($(wc -l <"$out/safetensors.c") lines, $(echo $order | wc -w) sources) and $out/safetensors.h"
+echo "amalgamate: $out/safetensors.c ($(wc -l <"$out/safetensors.c") lines, $(echo "$order" | wc -w) sources) and $out/safetensors.h"

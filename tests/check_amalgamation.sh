@@ -24,7 +24,9 @@ bad() { nfail=$((nfail + 1)); echo "  FAIL $1"; [ -z "${2:-}" ] || printf '%s\n'
 finish() { echo "check_amalgamation: $npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; exit $?; }
 
 cd "$(dirname "$0")/.." || exit 1
-[ -f $A/safetensors.c ] && [ -f $A/safetensors.h ] || { bad "no $A/safetensors.[ch] (make amalgamate)"; finish; }
+if [ ! -f $A/safetensors.c ] || [ ! -f $A/safetensors.h ]; then
+    bad "no $A/safetensors.[ch] (make amalgamate)"; finish
+fi
 W=$B/amalgamation-use
 rm -rf "$W"
 mkdir -p "$W"
@@ -79,8 +81,8 @@ mingw=x86_64-w64-mingw32-gcc
 if command -v $mingw >/dev/null 2>&1 && [ -f lib/os_win32.c ]; then
     # jsmn.h alone in an include directory: -I/usr/include would bring glibc's headers
     mkdir -p "$W/jsmn"
-    cp "$(echo '#include <jsmn.h>' | cc -M -E - 2>/dev/null | tr ' \\' '\n\n' | grep '/jsmn.h$' |
-          head -n 1)" "$W/jsmn/"
+    cp "$(echo '#include <jsmn.h>' | cc -E - 2>/dev/null |
+          sed -n 's|^# [0-9]* "\(.*/jsmn\.h\)".*|\1|p' | head -n 1)" "$W/jsmn/"
     # shellcheck disable=SC2086
     if out=$($mingw -std=c99 $WARN -Werror -DST_BUILDING_DLL -I"$W/jsmn" \
              -c -o "$W/win.o" $A/safetensors.c 2>&1); then
@@ -99,7 +101,8 @@ for f in lib/*.c lib/*.h; do
     n=$(grep -c "^#line 1 \"$f\"\$" $A/safetensors.c)
     [ "$n" -eq 1 ] || missing="$missing $f($n)"
 done
-if [ -z "$missing" ]; then ok "each of the $(ls lib/*.c lib/*.h | wc -l) lib/ files inlined once, with #line"
+set -- lib/*.c lib/*.h
+if [ -z "$missing" ]; then ok "each of the $# lib/ files inlined once, with #line"
 else bad "lib/ files not inlined exactly once:$missing"; fi
 if tail -n +3 $A/safetensors.h | cmp -s - include/safetensors.h; then
     ok "$A/safetensors.h is include/safetensors.h"

@@ -132,7 +132,8 @@ if [ -f /usr/include/jsmn.h ]; then
     cp /usr/include/jsmn.h $W/jsmn/jsmn.h
     jsmn_dir=$src/$W/jsmn
 else
-    jsmn_dir=$(dirname "$(echo '#include <jsmn.h>' | cc -M -E - 2>/dev/null | tr ' \\' '\n\n' | grep '/jsmn.h$' | head -n 1)")
+    jsmn_dir=$(dirname "$(echo '#include <jsmn.h>' | cc -E - 2>/dev/null |
+                          sed -n 's|^# [0-9]* "\(.*/jsmn\.h\)".*|\1|p' | head -n 1)")
 fi
 if out=$(cmake -S tests/vendor/add_subdirectory -B $S -DST_SOURCE_DIR="$src" \
          -DSAFETENSORS_JSMN_INCLUDE_DIR="$jsmn_dir" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
@@ -226,14 +227,14 @@ CMAKE
        && out=$(cmake --build $X 2>&1); then
         missing=""
         for f in libsafetensors-$major.dll libsafetensors.dll.a libsafetensors.a st-inspect.exe; do
-            [ -f $X/$f ] || missing="$missing $f"
+            [ -f "$X/$f" ] || missing="$missing $f"
         done
         if [ -z "$missing" ]; then
             ok "mingw-w64 (-Werror): libsafetensors-$major.dll, libsafetensors.dll.a, libsafetensors.a, st-inspect.exe"
         else
             bad "mingw-w64: missing$missing" "$(ls $X)"
         fi
-        x86_64-w64-mingw32-objdump -p $X/libsafetensors-$major.dll |
+        x86_64-w64-mingw32-objdump -p "$X/libsafetensors-$major.dll" |
             sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | sed -n 's/^[[:space:]]*\[ *[0-9]*\] //p' | sort >$W/exports.dll
         if cmp -s $W/exports.make $W/exports.dll; then
             ok "the DLL exports the same $(wc -l <$W/exports.dll) symbols as the Linux library"
