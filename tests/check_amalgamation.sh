@@ -8,7 +8,7 @@
 #   -std=c99 -pedantic and every warning of the Makefile as errors, also with
 #   -DST_OS_PORTABLE_POSIX, and for Windows with mingw-w64 where installed;
 # - no lib/ header is left to include, every lib/ file is in it once, and
-#   #line directives name the original files;
+#   #line directives give each line's original file and line;
 # - a program built from tests/vendor/app.c and the two files alone
 #   (cc -I. app.c safetensors.c -pthread) reads a small file's tensor values;
 # - regenerating gives the same files (the output is never edited).
@@ -104,6 +104,28 @@ done
 set -- lib/*.c lib/*.h
 if [ -z "$missing" ]; then ok "each of the $# lib/ files inlined once, with #line"
 else bad "lib/ files not inlined exactly once:$missing"; fi
+# every line under a #line directive is that line of that file (or one of the
+# script's own comments in place of an include or a moved macro)
+out=$(awk -v A=$A/safetensors.c '
+    function load(f,   l, i) {
+        if (f in loaded) return
+        loaded[f] = 1
+        while ((getline l < f) > 0) src[f, ++i] = l
+        close(f)
+    }
+    /^#line [0-9]+ "/ { ln = $2; f = $3; gsub(/"/, "", f); if (f == "safetensors.c") f = A; load(f); next }
+    f != "" {
+        if ($0 !~ /^\/\* (#include "|\(feature-test macro)/ && src[f, ln] != $0) {
+            bad++
+            if (bad <= 5) print f ":" ln ": " $0
+        }
+        n++; ln++
+    }
+    END { print n + 0, bad + 0 }' $A/safetensors.c)
+case $out in
+*" 0") ok "#line directives: each of the ${out% *} lines is the line of the file it names" ;;
+*) bad "#line directives point at other lines" "$out" ;;
+esac
 if tail -n +3 $A/safetensors.h | cmp -s - include/safetensors.h; then
     ok "$A/safetensors.h is include/safetensors.h"
 else
