@@ -77,11 +77,13 @@ int st__os_list_dir(const char *dir, int (*fn)(void *ctx, const char *name), voi
 
 /* ---------------------------------------------------------------- writing */
 
-/* Creates a new, empty file beside path (in the same directory, so a rename
- * over path is atomic), exclusively (never an existing file), read-write,
- * close-on-exec, with the permissions a new file gets (0666 less the umask on
- * POSIX). Its name is written in tmp[ST__PATH_MAX]. */
-int st__os_create_temp(const char *path, st__fh *out, char *tmp);
+/* Creates the new, empty file path exclusively (EEXIST if anything has that
+ * name), read-write, close-on-exec, with the permissions a new file gets
+ * (0666 less the umask on POSIX). */
+int st__os_create(const char *path, st__fh *out);
+/* A handle of the library's own for writing to a caller's descriptor (which
+ * is left open, its position unmoved by the library's positional writes). */
+int st__os_dup_fd_write(int fd, st__fh *out);
 /* Writes size bytes at off, in chunks, retrying interruptions and short
  * writes, with no shared file position (safe from several threads at once).
  * 0, or the error of the failed call (ENOSPC, EFBIG, EIO, ...). */

@@ -201,35 +201,22 @@ int st__os_list_dir(const char *dir, int (*fn)(void *ctx, const char *name), voi
 
 /* ---------------------------------------------------------------- writing */
 
-int st__os_create_temp(const char *path, st__fh *out, char *tmp)
+int st__os_create(const char *path, st__fh *out)
 {
-    size_t n = strlen(path);
-    int tries, fd;
+    int fd;
     *out = ST__FH_NONE;
-    /* "<path>.<16 hex digits>.tmp": beside the target, unique, recognisable */
-    if (n + 22 >= ST__PATH_MAX) return ENAMETOOLONG;
-    for (tries = 0; tries < 100; tries++) {
-        unsigned char r[8];
-        size_t i;
-        static const char hex[] = "0123456789abcdef";
-        st__os_random(r, sizeof r);
-        memcpy(tmp, path, n + 1);
-        tmp[n] = '.';
-        for (i = 0; i < 8; i++) {
-            tmp[n + 1 + 2 * i] = hex[r[i] >> 4];
-            tmp[n + 2 + 2 * i] = hex[r[i] & 15];
-        }
-        memcpy(tmp + n + 17, ".tmp", 5);
-        do {
-            fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        } while (fd < 0 && errno == EINTR);
-        if (fd >= 0) {
-            *out = (st__fh)fd;
-            return 0;
-        }
-        if (errno != EEXIST) return errno ? errno : EIO;
-    }
-    return EEXIST;
+    do {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno ? errno : EIO;
+    *out = (st__fh)fd;
+    return 0;
+}
+
+int st__os_dup_fd_write(int fd, st__fh *out)
+{
+    /* a duplicate: pwrite moves no file position */
+    return st__os_adopt_fd(fd, 0, out);
 }
 
 int st__os_pwrite(st__fh h, const void *src, uint64_t size, uint64_t off)

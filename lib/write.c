@@ -205,6 +205,30 @@ static st_status st__keep_names(st_writer *w, const st_tensor_spec *t, uint64_t 
 /* st__fail for tensor k of a streaming writer: err.tensor names it. */
 #define ST__WNAME(w, k) (w)->names + (w)->name_at[k], (size_t)((w)->name_at[(k) + 1] - (w)->name_at[k])
 
+/* Creates "<path>.<16 hex digits>.tmp" exclusively: beside the target, so the
+ * rename over it is atomic; random, so two writers never share one and a file
+ * someone put there first is never reused. Its name in tmp[ST__PATH_MAX]. */
+static int st__create_temp(const char *path, st__fh *h, char *tmp)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(path), i;
+    int tries, e = EEXIST;
+    if (n + 22 >= ST__PATH_MAX) return ENAMETOOLONG;
+    for (tries = 0; tries < 100 && e == EEXIST; tries++) {
+        unsigned char r[8];
+        st__os_random(r, sizeof r);
+        memcpy(tmp, path, n + 1);
+        tmp[n] = '.';
+        for (i = 0; i < 8; i++) {
+            tmp[n + 1 + 2 * i] = hex[r[i] >> 4];
+            tmp[n + 2 + 2 * i] = hex[r[i] & 15];
+        }
+        memcpy(tmp + n + 17, ".tmp", 5);
+        e = st__os_create(tmp, h);
+    }
+    return e;
+}
+
 /* The common part of every way to write: options, layout, the file (a
  * temporary one beside path, or a duplicate of fd) and the header. */
 static st_status st__writer_new(st_writer **out, const char *path, int fd,
@@ -245,7 +269,7 @@ static st_status st__writer_new(st_writer **out, const char *path, int fd,
     if (path) {
         w->target = st__dup(&w->alloc, path, &w->target_size);
         if (!w->target) goto nomem;
-        e = st__os_create_temp(path, &w->fh, tmp);
+        e = st__create_temp(path, &w->fh, tmp);
         if (e != 0) {
             s = st__io_fail(err, e, "cannot create a temporary file beside", path);
             goto fail;
@@ -256,7 +280,7 @@ static st_status st__writer_new(st_writer **out, const char *path, int fd,
             goto nomem;
         }
     } else {
-        e = st__os_adopt_fd(fd, 0, &w->fh);
+        e = st__os_dup_fd_write(fd, &w->fh);
         if (e != 0) {
             st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot duplicate fd %d: %s", fd,
                      strerror(e));
