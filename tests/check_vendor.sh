@@ -67,7 +67,7 @@ if out=$(cmake -S . -B $L -DSAFETENSORS_WERROR=ON 2>&1); then
     fi
     if out=$(cmake --build $L 2>&1); then
         ok "cmake --build (-Werror): library, tools and cmocka suites"
-        if out=$(cd $L && ctest --output-on-failure 2>&1); then
+        if out=$(cd $L && ctest -j 2 --output-on-failure 2>&1); then
             ok "ctest: $(printf '%s\n' "$out" | grep 'tests passed')"
         else
             bad "ctest" "$out"
