@@ -13,9 +13,10 @@
 # - The lib/*.c files in name order, except that the file which compiles jsmn
 #   in (the one defining JSMN_STATIC) comes first: json.h's declaration-only
 #   include of <jsmn.h> is then skipped by jsmn's include guard.
-# - Each lib/ header is inlined once, where it is first included; its later
-#   #include lines, and every #include "safetensors.h", become comments (the
-#   public header stays a separate file, included once at the top).
+# - Each lib/ header is inlined once, where it is first included (ahead of
+#   the file if that include is inside an #if); its later #include lines, and
+#   every #include "safetensors.h", become comments (the public header stays
+#   a separate file, included once at the top).
 # - Feature-test macros (#define _NAME: _DEFAULT_SOURCE, _XOPEN_SOURCE,
 #   _FILE_OFFSET_BITS, ...) must precede every system header, so those a file
 #   defines before its first #include (and a lib/ header, before its first
@@ -80,9 +81,35 @@ function hoist(path,   line, n, depth, d, text, moved) {
     if (moved) prelude = prelude text
 }
 
+# A header a .c file includes inside an #if (os_posix.c: all of it is inside
+# #if !defined(_WIN32)) would vanish from the amalgamation where that #if is
+# false if it were inlined there first: such headers are inlined ahead of the
+# file instead (they only declare, and their guards keep them single).
+function ahead(path,   line, depth, d, name, hdr) {
+    depth = 0
+    while ((getline line < path) > 0) {
+        if (!directive(line)) continue
+        d = dname(line)
+        if (d ~ /^if/) depth++
+        else if (d == "endif") depth--
+        else if (depth > 0 && is_local_include(line)) {
+            name = incname(line)
+            if (name != "safetensors.h" && !(name in done) && (getline probe < ("lib/" name)) > 0) {
+                close("lib/" name)
+                done[name] = 1
+                body = body RESYNC "\n/* #include \"" name "\": inlined ahead of " path \
+                    ", which includes it inside an #if */\n"
+                emit("lib/" name)
+            }
+        }
+    }
+    close(path)
+}
+
 # Copies one file, inlining lib/ headers at their first include.
 function emit(path,   line, n, name, hdr) {
     n = 0
+    if (path ~ /\.c$/) ahead(path)
     body = body sprintf("#line 1 \"%s\"\n", path)
     while ((getline line < path) > 0) {
         n++
