@@ -300,6 +300,13 @@ check-portable:
 	    printf '%s\n' $$u | grep -qx posix_madvise || { echo "check-portable: posix_madvise not used"; exit 1; }; \
 	    echo "check-portable: os_posix.o calls posix_madvise, not madvise or getentropy"
 
+# check-nognu: no GNU-only construct of lib/ or the public header outside an #if
+# that a non-GNU compiler (MSVC first) does not take: tests/check_nognu.sh.
+# Its MSVC pass reads the mingw-w64 headers (tests/deps.sh windows).
+.PHONY: check-nognu
+check-nognu:
+	@sh tests/check_nognu.sh
+
 # ---------------------------------------------------------------- fuzzing
 # fuzz-replay: the fuzz target with a plain driver under ASan+UBSan (gcc or clang),
 # over the seeds, the kept corpus and the regression cases (expected statuses).
