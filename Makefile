@@ -328,7 +328,7 @@ fuzz-replay:
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay_reader \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_reader.c build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_reader build/fuzz/seeds tests/fuzz/corpus \
-	    tests/regress
+	    tests/regress tests/fuzz/reader_regress
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -D_POSIX_C_SOURCE=200809L -Iinclude \
 	    -o build/fuzz/replay_index tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
 	    build/asan/libsafetensors.a -pthread

@@ -131,8 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * the name of the other format */
         if (f || sr == ST_OK) abort();
         if (sr != ST_E_IO &&
-            !(r.calls == 2 && (sr == ST_E_HEADER_TOO_LARGE || sr == ST_E_HEADER_LENGTH) &&
-              (sm == sr || sm == ST_E_WRONG_FORMAT)))
+            !(r.calls == 2 && (sr == sm || ((sr == ST_E_HEADER_TOO_LARGE ||
+                                             sr == ST_E_HEADER_LENGTH) &&
+                                            sm == ST_E_WRONG_FORMAT))))
             abort();
         if (sr == ST_E_IO && er.sys_errno != (r.code == ST_READER_SHORT ? EIO : r.code)) abort();
     } else {
