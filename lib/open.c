@@ -223,8 +223,8 @@ st_status st_open_header(st_file **out, const void *prefix, uint64_t prefix_size
             return st__fail(err, ST_E_NEED_MORE, 8 + n, NULL, 0,
                             "the prefix holds %llu bytes but the header ends at byte %llu: "
                             "pass the first %llu bytes of the file",
-                            (unsigned long long)prefix_size, (unsigned long long)(8 + n),
-                            (unsigned long long)(8 + n));
+                            (unsigned long long)prefix_size, (unsigned long long)n + 8,
+                            (unsigned long long)n + 8);
     }
     f = st__new(&o);
     if (!f) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");

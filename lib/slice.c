@@ -106,7 +106,7 @@ static st_status st__slice_plan(const st_tensor *t, uint32_t rank, const uint64_
                                 "dimension %u is %llu bits, so the slice's runs would start "
                                 "inside a byte; packed elements cannot be split",
                                 fn, st__slice_name(q, sizeof q, t), st_dtype_name(t->dtype),
-                                bits, (unsigned)j, (unsigned long long)(e * bits));
+                                bits, (unsigned)j, (unsigned long long)e * bits);
         }
     }
     p->run = inner * bits / 8;

@@ -68,7 +68,8 @@ st_status st__source_reader(st_file *f, uint64_t cap, st_error *err)
     int e, i;
     f->src_kind = ST__SRC_READER;
     s = st__reader_buffer(f, (size_t)first, 0, err);
-    if (s != ST_OK || first == 0) return s;
+    if (s != ST_OK) return s;
+    if (f->size == 0) return ST_OK; /* nothing to read; rule 1 reports it */
     e = st__reader_read(f, 0, f->owned, first);
     if (e != 0) return st__reader_open_fail(f, 0, first, e, "8-byte header length", err);
     if (first < 8) return ST_OK; /* rule 1 reports it */
