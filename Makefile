@@ -121,6 +121,7 @@ tests: $(TEST_BINS) examples build/convert_ref.bin
 run-tests: tests
 	@sh tests/run.sh $(B)
 	@sh tests/check_inspect.sh $(B)
+	@sh tests/check_convert.sh $(B)
 
 check: check-deps
 	$(MAKE) --no-print-directory B=build/check WERROR=1 run-tests
@@ -416,10 +417,12 @@ install: lib examples safetensors.pc cmake-config
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libsafetensors.a
 	install -m 644 $(B)/safetensors.pc $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc
 	install -m 755 $(B)/st-inspect $(DESTDIR)$(BINDIR)/st-inspect
+	install -m 755 $(B)/st-convert $(DESTDIR)$(BINDIR)/st-convert
 	install -d $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(B)/cmake/safetensors-config.cmake \
 	    $(B)/cmake/safetensors-config-version.cmake $(DESTDIR)$(CMAKEDIR)
 	install -m 644 docs/man/st-inspect.1 $(DESTDIR)$(MANDIR)/man1/st-inspect.1
+	install -m 644 docs/man/st-convert.1 $(DESTDIR)$(MANDIR)/man1/st-convert.1
 	install -m 644 docs/man/safetensors.3 $(DESTDIR)$(MANDIR)/man3/safetensors.3
 
 uninstall:
@@ -427,10 +430,12 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libsafetensors.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsafetensors.so \
 	    $(DESTDIR)$(LIBDIR)/libsafetensors.a \
-	    $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc $(DESTDIR)$(BINDIR)/st-inspect
+	    $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc $(DESTDIR)$(BINDIR)/st-inspect \
+	    $(DESTDIR)$(BINDIR)/st-convert
 	rm -f $(DESTDIR)$(CMAKEDIR)/safetensors-config.cmake \
 	    $(DESTDIR)$(CMAKEDIR)/safetensors-config-version.cmake \
-	    $(DESTDIR)$(MANDIR)/man1/st-inspect.1 $(DESTDIR)$(MANDIR)/man3/safetensors.3
+	    $(DESTDIR)$(MANDIR)/man1/st-inspect.1 $(DESTDIR)$(MANDIR)/man1/st-convert.1 \
+	    $(DESTDIR)$(MANDIR)/man3/safetensors.3
 	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 clean:

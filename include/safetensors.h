@@ -78,9 +78,11 @@ extern "C" {
     X(ST_E_RANGE,              23, "byte range outside the tensor")                \
     X(ST_E_BYTE_ORDER,         24, "little-endian data cannot be viewed in place on this host") \
     X(ST_E_TOO_BIG,            25, "file or tensor larger than this process can address") \
-    X(ST_E_NO_DATA,            26, "tensor data is not in memory or not available through this handle") \
-    X(ST_E_NEED_MORE,          27, "the bytes given end before the header does")   \
-    X(ST_E_BUFFER_TOO_SMALL,   28, "destination buffer too small")
+    X(ST_E_INCOMPLETE,         26, "a tensor's data was not written in full")     \
+    X(ST_E_WRITTEN_TWICE,      27, "bytes of a tensor were written twice")         \
+    X(ST_E_NO_DATA,            28, "tensor data is not in memory or not available through this handle") \
+    X(ST_E_NEED_MORE,          29, "the bytes given end before the header does")   \
+    X(ST_E_BUFFER_TOO_SMALL,   30, "destination buffer too small")
 
 typedef enum st_status {
 #define ST_STATUS_ENUM_(name, num, msg) name = num, /* NOLINT(bugprone-macro-parentheses): an enumerator name */
@@ -729,6 +731,119 @@ ST_API const st_metadata_entry *st_metadata_at(const st_file *file, uint64_t ind
 ST_API const st_metadata_entry *st_metadata_find(const st_file *file, const char *key);
 ST_API const st_metadata_entry *st_metadata_find_n(const st_file *file,
                                                    const char *key, size_t key_len);
+
+/* ---------------------------------------------------------------- writing */
+
+/*
+ * One tensor to write.
+ *   name, name_len  UTF-8, no NUL inside; not "__metadata__"; unique
+ *   dtype           an st_dtype
+ *   rank, shape     rank dimensions (shape may be NULL when rank is 0: a scalar)
+ *   data            st_write_*: the tensor's bytes as they go in the file
+ *                   (little-endian, packed), numel * bits / 8 of them; may be
+ *                   NULL for 0 bytes. Ignored by st_writer_begin_* (streaming).
+ */
+typedef struct st_tensor_spec {
+    const char *name;
+    uint64_t name_len;
+    int dtype;
+    uint32_t rank;
+    const uint64_t *shape;
+    const void *data;
+} st_tensor_spec;
+
+/* Writer flags. */
+#define ST_WRITE_KEEP_ORDER 0x1u /* tensors in the caller's order instead of the
+                                    reference's (dtype descending, then name) */
+#define ST_WRITE_NO_SYNC    0x2u /* paths: skip the fsync of the file and of its
+                                    directory (scratch files; no durability) */
+
+/*
+ * Writer options that can grow: start from ST_WRITE_OPTIONS_INIT.
+ *   flags            ST_WRITE_* bits; unknown bits are ST_E_INVALID_ARGUMENT
+ *   alignment        0 or 8: the data section starts at a multiple of 8, as the
+ *                    reference writes it; else a power of two up to 4096 (for
+ *                    O_DIRECT and GPU-direct readers): the header is padded with
+ *                    more spaces, still a valid file
+ *   max_header_size  0 for ST_DEFAULT_MAX_HEADER_SIZE: a padded header above it is
+ *                    ST_E_HEADER_TOO_LARGE, as the reader would refuse it
+ *   allocator        NULL for malloc/realloc/free
+ */
+typedef struct st_write_options {
+    uint32_t struct_size;
+    uint32_t flags;
+    uint32_t alignment;
+    uint32_t reserved_; /* 0 */
+    uint64_t max_header_size;
+    const st_allocator *allocator;
+} st_write_options;
+
+#define ST_WRITE_OPTIONS_INIT { sizeof(st_write_options), 0u, 0u, 0u, 0u, NULL }
+
+/*
+ * Writes a safetensors file of count tensors and nmeta metadata entries
+ * (metadata NULL and nmeta 0 for none: no "__metadata__" is written; nmeta 0
+ * with metadata non-NULL writes an empty object). With the default layout the
+ * bytes are those the reference serializer writes for the same tensors and
+ * metadata (metadata keys in the order given). Every rule a writer can break is
+ * checked before anything is written: ST_E_NAME (NUL in a name, "__metadata__"),
+ * ST_E_UTF8, ST_E_DUPLICATE (tensor names, metadata keys), ST_E_DTYPE,
+ * ST_E_OVERFLOW, ST_E_PARTIAL_BYTE, ST_E_HEADER_TOO_LARGE, ST_E_INVALID_ARGUMENT;
+ * err.tensor names the tensor.
+ * The file appears atomically: a temporary file in the same directory is
+ * written, flushed (fsync), renamed over path, and the directory is flushed. On
+ * any failure path is untouched and the temporary file removed. ST_E_IO (with
+ * sys_errno) for a failed system call. Thread-safe (no globals).
+ */
+ST_API st_status st_write_file(const char *path, const st_tensor_spec *tensors, uint64_t count,
+                               const st_metadata_entry *metadata, uint64_t nmeta,
+                               const st_write_options *opts, st_error *err);
+/* The same into a caller's descriptor, from its offset 0 (positional writes; the
+ * file position is not moved; nothing is truncated): no atomicity. */
+ST_API st_status st_write_fd(int fd, const st_tensor_spec *tensors, uint64_t count,
+                             const st_metadata_entry *metadata, uint64_t nmeta,
+                             const st_write_options *opts, st_error *err);
+/* The same into dst[0..dst_size). *size (must not be NULL) receives the file's
+ * size, also when dst is NULL (a size query, ST_OK) or too small (ST_E_RANGE,
+ * nothing written). */
+ST_API st_status st_write_memory(void *dst, uint64_t dst_size, uint64_t *size,
+                                 const st_tensor_spec *tensors, uint64_t count,
+                                 const st_metadata_entry *metadata, uint64_t nmeta,
+                                 const st_write_options *opts, st_error *err);
+
+/*
+ * Streaming: the tensors and metadata are declared first, which fixes the header
+ * and every offset; the header is written at once. Data then comes through
+ * st_writer_write(), in any order, in pieces, from any number of threads.
+ * Memory stays about the size of the header whatever the data size.
+ * st_writer_finish() checks that every byte of every tensor was written once
+ * (ST_E_INCOMPLETE names the first tensor that was not), then (path) flushes
+ * the temporary file and renames it over the target, and frees the writer in
+ * every case. st_writer_abort() frees it and removes the temporary file.
+ */
+typedef struct st_writer st_writer; /* opaque */
+
+ST_API st_status st_writer_begin_path(st_writer **out, const char *path,
+                                      const st_tensor_spec *tensors, uint64_t count,
+                                      const st_metadata_entry *metadata, uint64_t nmeta,
+                                      const st_write_options *opts, st_error *err);
+/* The same into a caller's descriptor (not closed; no atomicity). */
+ST_API st_status st_writer_begin_fd(st_writer **out, int fd,
+                                    const st_tensor_spec *tensors, uint64_t count,
+                                    const st_metadata_entry *metadata, uint64_t nmeta,
+                                    const st_write_options *opts, st_error *err);
+/* Writes size bytes of tensor index (the position in the caller's array) at
+ * byte_offset of its data. Thread-safe. ST_E_RANGE past the tensor's end,
+ * ST_E_WRITTEN_TWICE if any of the bytes were already written (nothing is
+ * written then), ST_E_IO for a failed write (the writer then fails at finish). */
+ST_API st_status st_writer_write(st_writer *w, uint64_t index, uint64_t byte_offset,
+                                 const void *src, uint64_t size, st_error *err);
+/* Absolute file offset of tensor index's data, and the file's final size; 0 for
+ * a NULL writer or an index out of range. */
+ST_API uint64_t st_writer_tensor_offset(const st_writer *w, uint64_t index);
+ST_API uint64_t st_writer_file_size(const st_writer *w);
+ST_API st_status st_writer_finish(st_writer *w, st_error *err);
+ST_API void st_writer_abort(st_writer *w);
 
 /* ---------------------------------------------------------------- version */
 
