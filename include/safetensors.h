@@ -678,6 +678,46 @@ typedef struct st_model_entry {
  */
 ST_API st_status st_model_open(st_model **out, const char *path, const st_model_options *opts,
                                st_error *err);
+/*
+ * A sharded model on a caller's storage (an object store, HTTP, a cache): the
+ * index and every shard are read through readers the caller opens by name.
+ * Start from ST_MODEL_STORAGE_INIT.
+ *   open_file   gives a reader (st_reader, filled from ST_READER_INIT) and the
+ *               total size of the file `name`: the index's name as passed to
+ *               st_model_open_storage, or a shard's path exactly as the index
+ *               writes it (relative to the index; already checked: no absolute
+ *               path, no "..", no NUL). Returns 0, or an errno-style code
+ *               (ST_E_IO, the code in sys_errno).
+ *   close_file  may be NULL; else called once for every reader open_file gave,
+ *               after the library's last read through it (the index right
+ *               after it is read, a shard when it is closed or evicted)
+ *   ctx         passed back unchanged; must stay valid until st_model_close
+ */
+typedef struct st_model_storage {
+    uint32_t struct_size;
+    uint32_t flags; /* none yet: 0 */
+    int (*open_file)(void *ctx, const char *name, st_reader *reader, uint64_t *size);
+    void (*close_file)(void *ctx, const st_reader *reader);
+    void *ctx;
+} st_model_storage;
+
+#define ST_MODEL_STORAGE_INIT { sizeof(st_model_storage), 0u, NULL, NULL, NULL }
+
+/*
+ * Opens a sharded model whose index is the file index_name of storage. The
+ * index is read whole through its reader (at most max_header_size bytes) and
+ * checked as st_model_open checks it; shards open lazily through
+ * st_open_reader (so their handles hold no data in memory: read with
+ * st_tensor_read and st_tensor_read_slice) and are checked against the weight
+ * map. ST_MODEL_FOLLOW_SYMLINKS has no meaning here and is ignored, as is
+ * ST_OPEN_READ in file_options. Statuses: those of st_model_open and
+ * st_open_reader; ST_E_INVALID_ARGUMENT for a NULL storage or index_name, an
+ * empty index_name, a storage without open_file, struct_size too small or
+ * unknown flags.
+ */
+ST_API st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
+                                       const char *index_name, const st_model_options *opts,
+                                       st_error *err);
 /* Closes every shard. NULL is a no-op. No shard may still be acquired. */
 ST_API void st_model_close(st_model *model);
 

@@ -454,6 +454,62 @@ st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char
     return ST_OK;
 }
 
+static st_status st__storage_fail(st_error *err, int e, const char *what, const char *name)
+{
+    char q[96];
+    st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "%s \"%s\" through the storage: code %d (%s)",
+             what, st__quote(q, sizeof q, name, strlen(name)), e,
+             e == ST_READER_SHORT ? "short read" : e > 0 ? strerror(e) : "not an errno value");
+    if (err) err->sys_errno = e == ST_READER_SHORT ? EIO : e;
+    return ST_E_IO;
+}
+
+st_status st__model_read_index_storage(st_model *m, const char *name, uint64_t cap, char **out,
+                                       size_t *text_len, size_t *alloc_len, st_error *err)
+{
+    st_reader rd;
+    uint64_t size = 0, off = 0;
+    char *buf, q[96];
+    int e;
+    *out = NULL;
+    *text_len = *alloc_len = 0;
+    memset(&rd, 0, sizeof rd);
+    rd.struct_size = (uint32_t)sizeof rd;
+    e = m->storage.open_file(m->storage.ctx, name, &rd, &size);
+    if (e != 0) return st__storage_fail(err, e, "cannot open the index", name);
+    if (!rd.read) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "the storage gave the index \"%s\" a reader without read",
+                        st__quote(q, sizeof q, name, strlen(name)));
+    }
+    if (size > cap) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_HEADER_TOO_LARGE, 0, NULL, 0,
+                        "index \"%s\" has %llu bytes, above the cap of %llu (max_header_size)",
+                        st__quote(q, sizeof q, name, strlen(name)), (unsigned long long)size,
+                        (unsigned long long)cap);
+    }
+    /* size <= cap <= ST_MAX_HEADER_SIZE_LIMIT: fits size_t */
+    buf = (char *)st__malloc(&m->alloc, (size_t)size + 1);
+    if (!buf) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
+                        "out of memory reading the index (%llu bytes)", (unsigned long long)size);
+    }
+    e = size ? rd.read(rd.ctx, off, buf, (size_t)size) : 0;
+    if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+    if (e != 0) {
+        st__free(&m->alloc, buf, (size_t)size + 1);
+        return st__storage_fail(err, e, "cannot read the index", name);
+    }
+    buf[size] = '\0';
+    *out = buf;
+    *text_len = (size_t)size;
+    *alloc_len = (size_t)size + 1;
+    return ST_OK;
+}
+
 /* st__model_find_index's walk over the directory */
 typedef struct st__find_ctx {
     const char *dir;

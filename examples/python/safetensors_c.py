@@ -214,6 +214,23 @@ class st_reader(ctypes.Structure):
     ]
 
 
+# int (*open_file)(void *ctx, const char *name, st_reader *reader, uint64_t *size)
+st_open_file_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                                   ctypes.POINTER(st_reader), ctypes.POINTER(c_u64))
+# void (*close_file)(void *ctx, const st_reader *reader)
+st_close_file_fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(st_reader))
+
+
+class st_model_storage(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("open_file", st_open_file_fn),
+        ("close_file", st_close_file_fn),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
 class st_writer(ctypes.Structure):  # opaque
     pass
 
@@ -289,6 +306,7 @@ _SIGNATURES = {
     "st_f32_to_bf16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_f32_to_f16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_model_open": (c_enum, [P(M), cp, P(st_model_options), E]),
+    "st_model_open_storage": (c_enum, [P(M), P(st_model_storage), cp, P(st_model_options), E]),
     "st_model_close": (None, [M]),
     "st_model_tensor_count": (c_u64, [M]),
     "st_model_shard_count": (c_u64, [M]),

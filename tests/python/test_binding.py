@@ -668,6 +668,7 @@ class TestBindingDeclarations(unittest.TestCase):
         "st_model_options": ["struct_size", "flags", "max_open_shards", "file_options"],
         "st_model_entry": ["name", "name_len", "shard", "index"],
         "st_reader": ["struct_size", "flags", "read", "ctx"],
+        "st_model_storage": ["struct_size", "flags", "open_file", "close_file", "ctx"],
     }
 
     def test_struct_layouts_match_the_compiler(self):
