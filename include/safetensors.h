@@ -772,6 +772,22 @@ ST_API const st_metadata_entry *st_metadata_find(const st_file *file, const char
 ST_API const st_metadata_entry *st_metadata_find_n(const st_file *file,
                                                    const char *key, size_t key_len);
 
+/*
+ * The index's "metadata" object, in index order ("total_size", "total_parameters"
+ * and whatever else the writer put there). Keys are decoded; a string value is
+ * decoded, any other value (a number, true, an object...) is given as its JSON
+ * text exactly as written ("total_size": 16060522496 gives "16060522496"). An
+ * absent, null, empty or non-object "metadata", and a model opened from a single
+ * .safetensors file, have no entries. Entries live in the model. find is
+ * linear in the number of entries (indexes hold a handful); NULL if absent or
+ * an argument is NULL.
+ */
+ST_API uint64_t st_model_metadata_count(const st_model *model);
+ST_API const st_metadata_entry *st_model_metadata_at(const st_model *model, uint64_t index);
+ST_API const st_metadata_entry *st_model_metadata_find(const st_model *model, const char *key);
+ST_API const st_metadata_entry *st_model_metadata_find_n(const st_model *model,
+                                                         const char *key, size_t key_len);
+
 /* ---------------------------------------------------------------- writing */
 
 /*

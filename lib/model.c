@@ -312,6 +312,7 @@ static void st__model_free(st_model *m)
     st__hash_free(&m->shard_names, &a);
     st__free(&a, m->entries, m->entries_cap * sizeof *m->entries);
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
+    st__free(&a, m->meta, m->meta_cap * sizeof *m->meta);
     st__arena_free_all(&m->arena);
     st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
@@ -639,4 +640,31 @@ const st_model_entry *st_model_find(const st_model *model, const char *name)
     i = st__hash_find_str(&model->names, &model->key, model, st__model_entry_name, name,
                           strlen(name));
     return i < 0 ? NULL : &model->entries[i];
+}
+
+uint64_t st_model_metadata_count(const st_model *model)
+{
+    return model ? model->nmeta : 0;
+}
+
+const st_metadata_entry *st_model_metadata_at(const st_model *model, uint64_t index)
+{
+    return model && index < model->nmeta ? &model->meta[index] : NULL;
+}
+
+const st_metadata_entry *st_model_metadata_find_n(const st_model *model, const char *key,
+                                                  size_t key_len)
+{
+    uint64_t i;
+    if (!model || !key) return NULL;
+    /* indexes hold a handful of entries: a scan */
+    for (i = 0; i < model->nmeta; i++)
+        if (model->meta[i].key_len == key_len && memcmp(model->meta[i].key, key, key_len) == 0)
+            return &model->meta[i];
+    return NULL;
+}
+
+const st_metadata_entry *st_model_metadata_find(const st_model *model, const char *key)
+{
+    return key ? st_model_metadata_find_n(model, key, strlen(key)) : NULL;
 }

@@ -38,6 +38,11 @@ struct st_model {
     const char *single;
     st_open_options fopts; /* for every shard; allocator points at alloc */
     int has_storage;             /* st_model_open_storage: shards through readers */
+    /* the index's "metadata" object: keys decoded, string values decoded,
+     * other values as their JSON text (arena) */
+    st_metadata_entry *meta;
+    size_t meta_cap;
+    uint64_t nmeta;
     st_model_storage storage;
     uint32_t max_open;
     int follow_symlinks; /* ST_MODEL_FOLLOW_SYMLINKS */

@@ -3,7 +3,8 @@
  * the index only; shards open lazily through st_open_reader and are checked
  * against the weight map; every reader the storage gives is closed exactly
  * once (eviction, failures, close); failures of open_file and of reads; the
- * index's rules (cap, JSON, unsafe shard paths) hold as for st_model_open. */
+ * index's rules (cap, JSON, unsafe shard paths) hold as for st_model_open; the
+ * index's "metadata" (st_model_metadata_*). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,6 +155,8 @@ static void test_list_and_read(void **state)
     assert_int_equal(s.closes, 1);
     assert_int_equal(s.reads, 1);
     assert_int_equal(st_model_tensor_count(m), 3);
+    assert_int_equal(st_model_metadata_count(m), 1);
+    assert_string_equal(st_model_metadata_find(m, "total_size")->value, "40");
     assert_int_equal(st_model_shard_count(m), 2);
     assert_string_equal(st_model_shard_name(m, 1), "sub/s2.safetensors");
     assert_int_equal(st_model_find(m, "c")->shard, 1);
@@ -360,6 +363,76 @@ static void test_arguments(void **state)
     store_free(&s);
 }
 
+/* The index's "metadata": kept in order, strings decoded, other values as
+ * their JSON text; absent, null, empty or non-object metadata has none;
+ * duplicate keys are refused as everywhere. */
+static void test_index_metadata(void **state)
+{
+    static const struct {
+        const char *meta; /* the value of "metadata", or NULL for none */
+        st_status want;
+        uint64_t count;
+        const char *k0, *v0, *k1, *v1;
+    } cases[] = {
+        {NULL, ST_OK, 0, NULL, NULL, NULL, NULL},
+        {"null", ST_OK, 0, NULL, NULL, NULL, NULL},
+        {"{}", ST_OK, 0, NULL, NULL, NULL, NULL},
+        {"[1, 2]", ST_OK, 0, NULL, NULL, NULL, NULL},
+        {"\"text\"", ST_OK, 0, NULL, NULL, NULL, NULL},
+        {"{\"total_size\": 16060522496}", ST_OK, 1, "total_size", "16060522496", NULL, NULL},
+        {"{\"total_parameters\":8030261248, \"format\" : \"pt\"}", ST_OK, 2,
+         "total_parameters", "8030261248", "format", "pt"},
+        {"{\"a\\u0062\": \"x\\ny\", \"nested\": {\"k\": [true, null]}}", ST_OK, 2, "ab",
+         "x\ny", "nested", "{\"k\": [true, null]}"},
+        {"{\"k\": 1, \"k\": 2}", ST_E_DUPLICATE, 0, NULL, NULL, NULL, NULL},
+        {"{\"k\": 01}", ST_E_JSON, 0, NULL, NULL, NULL, NULL},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char index[512];
+        store s;
+        st_model_storage st;
+        st_model *m = NULL;
+        st_error e;
+        if (cases[i].meta)
+            snprintf(index, sizeof index,
+                     "{\"metadata\": %s, \"weight_map\": {\"a\": \"s1.safetensors\", "
+                     "\"b\": \"s1.safetensors\"}}", cases[i].meta);
+        else
+            snprintf(index, sizeof index,
+                     "{\"weight_map\": {\"a\": \"s1.safetensors\", \"b\": \"s1.safetensors\"}}");
+        make_store(&s, index, S2);
+        st = storage_of(&s);
+        expect_status(index, st_model_open_storage(&m, &st, INDEX, NULL, &e), &e, cases[i].want);
+        if (m) {
+            assert_int_equal(st_model_metadata_count(m), cases[i].count);
+            if (cases[i].count > 0) {
+                const st_metadata_entry *x = st_model_metadata_at(m, 0);
+                assert_string_equal(x->key, cases[i].k0);
+                assert_string_equal(x->value, cases[i].v0);
+                assert_int_equal(x->value_len, strlen(cases[i].v0));
+                assert_ptr_equal(st_model_metadata_find(m, cases[i].k0), x);
+            }
+            if (cases[i].count > 1) {
+                const st_metadata_entry *x = st_model_metadata_at(m, 1);
+                assert_string_equal(x->key, cases[i].k1);
+                assert_string_equal(x->value, cases[i].v1);
+                assert_ptr_equal(st_model_metadata_find_n(m, cases[i].k1, strlen(cases[i].k1)),
+                                 x);
+            }
+            assert_null(st_model_metadata_at(m, cases[i].count));
+            assert_null(st_model_metadata_find(m, "absent"));
+            assert_null(st_model_metadata_find(m, NULL));
+            st_model_close(m);
+        }
+        store_free(&s);
+    }
+    assert_int_equal(st_model_metadata_count(NULL), 0);
+    assert_null(st_model_metadata_at(NULL, 0));
+    assert_null(st_model_metadata_find(NULL, "k"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_storage_failures),
         cmocka_unit_test(test_index_rules),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_index_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
