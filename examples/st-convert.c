@@ -5,6 +5,7 @@
  *   st-convert to-bf16 [--only GLOB]... IN OUT floats to BF16
  *   st-convert to-f16  [--only GLOB]... IN OUT floats to F16
  *   st-convert merge MODEL OUT                a sharded model into one file
+ *   st-convert split [--max-shard-size N] [--prefix P] IN DIR   shards + index
  *
  * IN and MODEL may be a file, an index (*.json) or a model directory. The
  * input is validated fully (every shard) before anything is written; OUT
@@ -27,6 +28,7 @@ static void usage(FILE *fp)
             "       " PROG " to-bf16 [OPTIONS] [--only GLOB]... IN OUT\n"
             "       " PROG " to-f16 [OPTIONS] [--only GLOB]... IN OUT\n"
             "       " PROG " merge [OPTIONS] MODEL OUT\n"
+            "       " PROG " split [OPTIONS] [--max-shard-size SIZE] [--prefix P] IN DIR\n"
             "\n"
             "Rewrites safetensors files with libsafetensors %s, validating the input\n"
             "fully first and writing OUT atomically.\n"
@@ -35,6 +37,11 @@ static void usage(FILE *fp)
             "  to-bf16, to-f16  F32, F64 and F16/BF16 tensors converted (round to\n"
             "                   nearest even); other dtypes copied as they are\n"
             "  merge            every tensor of a sharded model in one file\n"
+            "  split            shards of at most SIZE bytes of data (default 5GB) and\n"
+            "                   an index in the existing directory DIR, named\n"
+            "                   P-0000K-of-0000N.safetensors (P: --prefix, default\n"
+            "                   'model'), as the Hugging Face tools write them;\n"
+            "                   SIZE takes KB, MB, GB (powers of 1000) or KiB, MiB, GiB\n"
             "  --only GLOB      convert only tensors whose name matches GLOB ('*' any\n"
             "                   run, '?' one byte); may be given several times\n"
             "  --keep-order     keep the input's order instead of the reference's\n"
@@ -78,6 +85,29 @@ static int glob_match(const char *p, const char *s, size_t sn)
     return *p == '\0';
 }
 
+/* "123", "5GB", "500MB", "2GiB", ...: 1 and *out on success. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    static const struct { const char *suf; uint64_t mul; } units[] = {
+        {"", 1}, {"B", 1}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
+        {"KiB", 1024}, {"MiB", 1048576}, {"GiB", 1073741824},
+    };
+    uint64_t v = 0;
+    size_t u;
+    if (*s < '0' || *s > '9') return 0;
+    while (*s >= '0' && *s <= '9') {
+        if (v > (UINT64_MAX - 9) / 10) return 0;
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    }
+    for (u = 0; u < sizeof units / sizeof units[0]; u++)
+        if (!strcmp(s, units[u].suf)) {
+            if (v == 0 || v > UINT64_MAX / units[u].mul) return 0;
+            *out = v * units[u].mul;
+            return 1;
+        }
+    return 0;
+}
+
 static int is_float(int dt)
 {
     return dt == ST_F32 || dt == ST_F64 || dt == ST_F16 || dt == ST_BF16;
@@ -85,6 +115,8 @@ static int is_float(int dt)
 
 typedef struct job {
     const char *cmd;
+    uint64_t max_shard; /* split */
+    const char *prefix; /* split */
     int target; /* ST_BF16, ST_F16 or 0 (no conversion) */
     const char **only;
     int nonly;
@@ -187,6 +219,18 @@ static int run(const job *j, const char *in, const char *out)
             for (k = 0; k < nmeta; k++) meta[k] = *st_metadata_at(first, k);
         }
     }
+    if (!strcmp(j->cmd, "split")) {
+        uint64_t ns = 0;
+        if (st_write_sharded(out, j->prefix, j->max_shard, specs, n, meta, nmeta, &j->wo, &ns,
+                             &e) != ST_OK) {
+            rc = fail(out, &e);
+            goto done_release;
+        }
+        printf("%s: %llu tensors in %llu shard%s\n", out, (unsigned long long)n,
+               (unsigned long long)ns, ns == 1 ? "" : "s");
+        rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+        goto done_release;
+    }
     /* streaming: converted tensors go out in chunks, the rest straight from
      * the mapping, so memory stays about the size of the header */
     if (st_writer_begin_path(&w, out, specs, n, meta, nmeta, &j->wo, &e) != ST_OK) {
@@ -241,6 +285,7 @@ int main(int argc, char **argv)
     static const st_write_options init = ST_WRITE_OPTIONS_INIT;
     memset(&j, 0, sizeof j);
     j.wo = init;
+    j.max_shard = UINT64_C(5000000000); /* the Hugging Face tools' default, 5GB */
     if (argc < 2) return usage_error("no command", NULL);
     if (!strcmp(argv[1], "--help")) {
         usage(stdout);
@@ -253,7 +298,8 @@ int main(int argc, char **argv)
     j.cmd = argv[1];
     if (!strcmp(j.cmd, "to-bf16")) j.target = ST_BF16;
     else if (!strcmp(j.cmd, "to-f16")) j.target = ST_F16;
-    else if (strcmp(j.cmd, "rewrite") != 0 && strcmp(j.cmd, "merge") != 0)
+    else if (strcmp(j.cmd, "rewrite") != 0 && strcmp(j.cmd, "merge") != 0 &&
+             strcmp(j.cmd, "split") != 0)
         return usage_error("unknown command", j.cmd);
     j.only = (const char **)calloc((size_t)argc, sizeof *j.only);
     if (!j.only) return 1;
@@ -270,6 +316,15 @@ int main(int argc, char **argv)
             if (!j.target) { free(j.only); return usage_error("--only is for to-bf16 and to-f16", NULL); }
             if (++i >= argc) { free(j.only); return usage_error("--only needs a pattern", NULL); }
             j.only[j.nonly++] = argv[i];
+        } else if (!strcmp(a, "--max-shard-size") || !strcmp(a, "--prefix")) {
+            if (strcmp(j.cmd, "split") != 0) { free(j.only); return usage_error("an option of split", a); }
+            if (++i >= argc) { free(j.only); return usage_error("a value is needed", a); }
+            if (a[2] == 'p') {
+                j.prefix = argv[i];
+            } else if (!parse_size(argv[i], &j.max_shard)) {
+                free(j.only);
+                return usage_error("--max-shard-size takes a size such as 5GB or 500MiB", argv[i]);
+            }
         } else if (!strcmp(a, "--keep-order")) {
             j.wo.flags |= ST_WRITE_KEEP_ORDER;
         } else if (!strcmp(a, "--align")) {

@@ -901,6 +901,29 @@ ST_API uint64_t st_writer_file_size(const st_writer *w);
 ST_API st_status st_writer_finish(st_writer *w, st_error *err);
 ST_API void st_writer_abort(st_writer *w);
 
+/*
+ * Writes a sharded model into the existing directory dir, laid out as the
+ * Hugging Face tools lay it out. Tensors go, in the order given, into shards
+ * of at most max_shard_bytes of data each (a tensor larger than that gets a
+ * shard of its own; 0 means no limit): PREFIX-0000K-of-0000N.safetensors,
+ * each with the metadata given and in the layout opts asks for. Then
+ * PREFIX.safetensors.index.json maps every tensor to its shard
+ * ({"metadata": {"total_size": N}, "weight_map": {...}}, keys sorted, two-space
+ * indents, ASCII with \u escapes, as transformers writes it). When everything
+ * fits in one shard, PREFIX.safetensors alone is written, without an index, as
+ * transformers does. prefix NULL means "model"; it must be a plain file name.
+ * *nshards (may be NULL) receives the number of shard files.
+ * Every shard is written and flushed under a temporary name first, so any
+ * failure up to then leaves dir as it was; the shards are then renamed into
+ * place and the index last (see docs/security.md for what a crash in between
+ * leaves). Statuses as st_write_file(); ST_E_NAME for a bad prefix.
+ */
+ST_API st_status st_write_sharded(const char *dir, const char *prefix, uint64_t max_shard_bytes,
+                                  const st_tensor_spec *tensors, uint64_t count,
+                                  const st_metadata_entry *metadata, uint64_t nmeta,
+                                  const st_write_options *opts, uint64_t *nshards,
+                                  st_error *err);
+
 /* ---------------------------------------------------------------- version */
 
 /* Runtime version: ST_VERSION_NUMBER of the library actually linked. */

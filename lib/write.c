@@ -144,7 +144,7 @@ static int st__ranges_add(const st_allocator *a, st__ranges *r, uint64_t b, uint
     return 1;
 }
 
-static void st__writer_free(st_writer *w)
+void st__writer_free(st_writer *w)
 {
     st_allocator a = w->alloc;
     uint64_t i;
@@ -163,7 +163,7 @@ static void st__writer_free(st_writer *w)
 }
 
 /* Closes the file and, in path mode, removes the temporary file. */
-static void st__writer_discard(st_writer *w)
+void st__writer_discard(st_writer *w)
 {
     st__os_close(w->fh);
     w->fh = ST__FH_NONE;
@@ -208,7 +208,7 @@ static st_status st__keep_names(st_writer *w, const st_tensor_spec *t, uint64_t 
 /* Creates "<path>.<16 hex digits>.tmp" exclusively: beside the target, so the
  * rename over it is atomic; random, so two writers never share one and a file
  * someone put there first is never reused. Its name in tmp[ST__PATH_MAX]. */
-static int st__create_temp(const char *path, st__fh *h, char *tmp)
+int st__create_temp(const char *path, st__fh *h, char *tmp)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = strlen(path), i;
@@ -231,7 +231,7 @@ static int st__create_temp(const char *path, st__fh *h, char *tmp)
 
 /* The common part of every way to write: options, layout, the file (a
  * temporary one beside path, or a duplicate of fd) and the header. */
-static st_status st__writer_new(st_writer **out, const char *path, int fd,
+st_status st__writer_new(st_writer **out, const char *path, int fd,
                                 const st_tensor_spec *t, uint64_t count,
                                 const st_metadata_entry *meta, uint64_t nmeta,
                                 const st_write_options *opts, int streaming, st_error *err)
@@ -308,48 +308,54 @@ fail:
     return s;
 }
 
-/* Path mode: flush, rename over the target, flush the directory. Frees w. */
-static st_status st__writer_commit(st_writer *w, st_error *err)
+st_status st__writer_seal(st_writer *w, st_error *err)
 {
     int e = 0;
-    st_status s;
-    if (!w->tmp) { /* a caller's descriptor: nothing to commit */
-        st__writer_discard(w);
-        st__writer_free(w);
-        st__clear_error(err);
-        return ST_OK;
-    }
     if (!(w->flags & ST_WRITE_NO_SYNC)) e = st__os_sync(w->fh);
-    if (e != 0) {
-        s = st__io_fail(err, e, "flushing the temporary file failed", w->tmp);
-        st__writer_discard(w);
-        st__writer_free(w);
-        return s;
-    }
+    if (e != 0) return st__io_fail(err, e, "flushing the temporary file failed", w->tmp);
     st__os_close(w->fh);
     w->fh = ST__FH_NONE;
-    e = st__os_rename(w->tmp, w->target);
-    if (e != 0) {
-        s = st__io_fail(err, e, "cannot rename the temporary file over", w->target);
-        st__writer_discard(w);
-        st__writer_free(w);
-        return s;
-    }
-    if (!(w->flags & ST_WRITE_NO_SYNC)) e = st__os_sync_dir(w->target);
-    if (e != 0) {
-        /* the file is complete and in place; only its durability is in doubt */
-        s = st__io_fail(err, e, "the file is written, but flushing its directory failed",
-                        w->target);
-        st__writer_free(w);
-        return s;
-    }
-    st__writer_free(w);
-    st__clear_error(err);
     return ST_OK;
 }
 
+st_status st__writer_rename(st_writer *w, st_error *err)
+{
+    int e = st__os_rename(w->tmp, w->target);
+    if (e != 0) return st__io_fail(err, e, "cannot rename the temporary file over", w->target);
+    /* the temporary name is gone: nothing for a discard to remove */
+    st__free(&w->alloc, w->tmp, w->tmp_size);
+    w->tmp = NULL;
+    w->tmp_size = 0;
+    return ST_OK;
+}
+
+st_status st__writer_sync_dir(const st_writer *w, st_error *err)
+{
+    int e = (w->flags & ST_WRITE_NO_SYNC) ? 0 : st__os_sync_dir(w->target);
+    if (e != 0)
+        /* the file is complete and in place; only its durability is in doubt */
+        return st__io_fail(err, e, "the file is written, but flushing its directory failed",
+                           w->target);
+    return ST_OK;
+}
+
+/* Path mode: flush, rename over the target, flush the directory. Frees w. */
+static st_status st__writer_commit(st_writer *w, st_error *err)
+{
+    st_status s = ST_OK;
+    if (w->tmp) {
+        s = st__writer_seal(w, err);
+        if (s == ST_OK) s = st__writer_rename(w, err);
+        if (s == ST_OK) s = st__writer_sync_dir(w, err);
+    }
+    st__writer_discard(w);
+    st__writer_free(w);
+    if (s == ST_OK) st__clear_error(err);
+    return s;
+}
+
 /* The data of every tensor in file order, at its place. */
-static st_status st__write_all(st_writer *w, const st_tensor_spec *t, st_error *err)
+st_status st__write_all(st_writer *w, const st_tensor_spec *t, st_error *err)
 {
     uint64_t i;
     for (i = 0; i < w->L.count; i++) {

@@ -27,4 +27,24 @@ st_status st__wlayout_build(st__wlayout *L, const st_allocator *a, const st_tens
                             st_error *err);
 void st__wlayout_free(st__wlayout *L);
 
+/* write.c's pieces for write_sharded.c. st__writer_new: options, layout, the
+ * file (a temporary one beside path, or a duplicate of fd; path NULL) and the
+ * header; streaming 0: the specs' data is required. st__write_all: every
+ * tensor's data. st__writer_seal: flush and close the temporary file;
+ * st__writer_rename: rename it over the target; st__writer_sync_dir: flush
+ * the target's directory. st__writer_discard closes the file and removes a
+ * temporary file still there; st__writer_free frees. */
+st_status st__writer_new(st_writer **out, const char *path, int fd, const st_tensor_spec *t,
+                         uint64_t count, const st_metadata_entry *meta, uint64_t nmeta,
+                         const st_write_options *opts, int streaming, st_error *err);
+st_status st__write_all(st_writer *w, const st_tensor_spec *t, st_error *err);
+st_status st__writer_seal(st_writer *w, st_error *err);
+st_status st__writer_rename(st_writer *w, st_error *err);
+st_status st__writer_sync_dir(const st_writer *w, st_error *err);
+void st__writer_discard(st_writer *w);
+void st__writer_free(st_writer *w);
+/* Creates "<path>.<16 hex digits>.tmp" exclusively; its name in
+ * tmp[ST__PATH_MAX]. 0 or an errno-style code. */
+int st__create_temp(const char *path, st__fh *h, char *tmp);
+
 #endif /* ST_WRITE_H */

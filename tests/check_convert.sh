@@ -138,6 +138,24 @@ assert get("a") == struct.pack("<2f", 1, 2) and get("b") == b"xyz" and get("c") 
 PY
 then ok; else bad "merge: tensors differ"; fi
 
+# split: the merged file back into shards of at most 8 bytes, with an index
+mkdir "$tmp/split"
+run "$CONVERT" split --max-shard-size 8 --prefix part "$tmp/merged.st" "$tmp/split"
+expect_rc "split" 0
+if grep -q "3 tensors in 2 shards" "$tmp/out"; then ok; else bad "split: summary: $(cat "$tmp/out")"; fi
+if [ -f "$tmp/split/part-00001-of-00002.safetensors" ] && [ -f "$tmp/split/part.safetensors.index.json" ]; then ok; else bad "split: files"; fi
+run "$INSPECT" --check "$tmp/split"
+expect_rc "split: the model is valid" 0
+run "$CONVERT" merge "$tmp/split" "$tmp/remerged.st"
+expect_rc "split then merge" 0
+if cmp -s "$tmp/merged.st" "$tmp/remerged.st"; then ok; else bad "split then merge: bytes differ"; fi
+for v in 0 8x -1 5TB ""; do
+    run "$CONVERT" split --max-shard-size "$v" "$tmp/merged.st" "$tmp/split"
+    expect_rc "split: size '$v'" 2
+done
+run "$CONVERT" rewrite --prefix x "$tmp/merged.st" "$tmp/x.st"
+expect_rc "--prefix outside split" 2
+
 # invalid input: exit 1, OUT untouched, nothing left beside it
 printf 'old' >"$tmp/keep.st"
 head -c 100 "$tmp/s.st" >"$tmp/trunc.st"

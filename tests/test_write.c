@@ -983,6 +983,126 @@ static void test_write_failures(void **state)
     rm_dir(dir);
 }
 
+/* ---------------------------------------------------------------- sharded */
+
+static int file_exists(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static void test_sharded(void **state)
+{
+    static const uint64_t s4[] = {4}, s8[] = {8};
+    static const char odd[] = "d\xc3\xa9\xf0\x9f\x98\x80\x01\"\x7f";
+    unsigned char d[32];
+    char *dir = make_dir(), p[512];
+    st_tensor_spec t[5];
+    st_metadata_entry m = meta("format", "pt");
+    st_model *mod = NULL;
+    uint64_t n = 0, i;
+    st_error e;
+    unsigned char *idx;
+    size_t in;
+    /* json.dumps(index, indent=2, sort_keys=True) + "\n", as transformers writes it */
+    static const char want_index[] =
+        "{\n  \"metadata\": {\n    \"total_size\": 80\n  },\n  \"weight_map\": {\n"
+        "    \"a\": \"model-00001-of-00003.safetensors\",\n"
+        "    \"b\": \"model-00001-of-00003.safetensors\",\n"
+        "    \"c\": \"model-00002-of-00003.safetensors\",\n"
+        "    \"d\\u00e9\\ud83d\\ude00\\u0001\\\"\\u007f\": \"model-00002-of-00003.safetensors\",\n"
+        "    \"e\": \"model-00003-of-00003.safetensors\"\n  }\n}\n";
+    (void)state;
+    for (i = 0; i < sizeof d; i++) d[i] = (unsigned char)(i * 5 + 1);
+    /* 16 bytes each, 40 at most a shard: [b a] [c odd] [e] */
+    t[0] = spec("b", ST_F32, 1, s4, d);
+    t[1] = spec("a", ST_I16, 1, s8, d);
+    t[2] = spec("c", ST_F32, 1, s4, d + 4);
+    t[3] = spec(odd, ST_F32, 1, s4, d + 8);
+    t[4] = spec("e", ST_F32, 1, s4, d + 12);
+    assert_int_equal(st_write_sharded(dir, NULL, 40, t, 5, &m, 1, NULL, &n, &e), ST_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(dir_entries(dir), 4);
+    assert_true(file_exists(dir, "model-00001-of-00003.safetensors"));
+    assert_true(file_exists(dir, "model-00003-of-00003.safetensors"));
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    idx = read_all(p, &in);
+    expect_bytes("index", idx, in, (const unsigned char *)want_index, sizeof want_index - 1);
+    free(idx);
+    /* our reader takes it back whole */
+    assert_int_equal(st_model_open(&mod, dir, NULL, &e), ST_OK);
+    assert_int_equal(st_model_tensor_count(mod), 5);
+    assert_int_equal(st_model_shard_count(mod), 3);
+    for (i = 0; i < 5; i++) {
+        const st_model_entry *me = st_model_find(mod, t[i].name);
+        const st_file *f = NULL;
+        const st_tensor *x;
+        assert_non_null(me);
+        assert_int_equal(st_model_acquire(mod, me->shard, &f, &e), ST_OK);
+        x = st_tensor_find(f, t[i].name);
+        assert_non_null(x);
+        assert_memory_equal(x->data, t[i].data, 16);
+        assert_non_null(st_metadata_find(f, "format"));
+        st_model_release(mod, me->shard);
+    }
+    st_model_close(mod);
+    rm_dir(dir);
+
+    /* everything in one shard: model.safetensors alone, no index */
+    dir = make_dir();
+    assert_int_equal(st_write_sharded(dir, "pytorch_model", 0, t, 5, NULL, 0, NULL, &n, &e), ST_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(dir_entries(dir), 1);
+    assert_true(file_exists(dir, "pytorch_model.safetensors"));
+    /* a tensor above the limit gets a shard of its own */
+    assert_int_equal(st_write_sharded(dir, "x", 8, t, 2, NULL, 0, NULL, &n, &e), ST_OK);
+    assert_int_equal(n, 2);
+    assert_true(file_exists(dir, "x-00001-of-00002.safetensors"));
+    assert_true(file_exists(dir, "x.safetensors.index.json"));
+    rm_dir(dir);
+
+    /* refusals leave the directory empty */
+    dir = make_dir();
+    assert_int_equal(st_write_sharded(dir, "a/b", 40, t, 5, NULL, 0, NULL, &n, &e), ST_E_NAME);
+    assert_int_equal(st_write_sharded(dir, "..", 40, t, 5, NULL, 0, NULL, &n, &e), ST_E_NAME);
+    assert_int_equal(st_write_sharded(NULL, NULL, 40, t, 5, NULL, 0, NULL, &n, &e),
+                     ST_E_INVALID_ARGUMENT);
+    t[4] = spec("a", ST_F32, 1, s4, d); /* "a" again, in another shard */
+    assert_int_equal(st_write_sharded(dir, NULL, 40, t, 5, NULL, 0, NULL, &n, &e), ST_E_DUPLICATE);
+    assert_int_equal(n, 0);
+    assert_int_equal(dir_entries(dir), 0);
+    t[4] = spec("e", ST_F32, 1, s4, d + 12);
+    snprintf(p, sizeof p, "%s/none", dir);
+    assert_int_equal(st_write_sharded(p, NULL, 40, t, 5, NULL, 0, NULL, &n, &e), ST_E_IO);
+    assert_int_equal(e.sys_errno, ENOENT);
+    /* a failing allocator at every step: nothing is left behind */
+    {
+        failing c;
+        st_allocator a;
+        st_write_options o = ST_WRITE_OPTIONS_INIT;
+        size_t k;
+        a.malloc_fn = f_malloc;
+        a.realloc_fn = f_realloc;
+        a.free_fn = f_free;
+        a.ctx = &c;
+        o.allocator = &a;
+        for (k = 0;; k++) {
+            st_status s;
+            memset(&c, 0, sizeof c);
+            c.fail_at = k;
+            s = st_write_sharded(dir, NULL, 40, t, 5, &m, 1, &o, &n, &e);
+            assert_int_equal(c.live, 0);
+            if (s == ST_OK) break;
+            assert_int_equal(s, ST_E_NOMEM);
+            assert_int_equal(dir_entries(dir), 0);
+        }
+        assert_true(k > 8);
+        assert_int_equal(dir_entries(dir), 4);
+    }
+    rm_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -994,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_streaming_errors),
         cmocka_unit_test(test_failing_allocator),
         cmocka_unit_test(test_write_failures),
+        cmocka_unit_test(test_sharded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

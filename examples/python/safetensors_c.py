@@ -331,6 +331,8 @@ _SIGNATURES = {
                              P(st_write_options), E]),
     "st_write_memory": (c_enum, [vp, c_u64, P(c_u64), P(st_tensor_spec), c_u64,
                                  P(st_metadata_entry), c_u64, P(st_write_options), E]),
+    "st_write_sharded": (c_enum, [cp, cp, c_u64, P(st_tensor_spec), c_u64, P(st_metadata_entry),
+                                  c_u64, P(st_write_options), P(c_u64), E]),
     "st_writer_begin_path": (c_enum, [P(P(st_writer)), cp, P(st_tensor_spec), c_u64,
                                       P(st_metadata_entry), c_u64, P(st_write_options), E]),
     "st_writer_begin_fd": (c_enum, [P(P(st_writer)), ctypes.c_int, P(st_tensor_spec), c_u64,
