@@ -431,9 +431,9 @@ static st_status st__check_file_options(const st_open_options *fo, st_open_optio
 }
 
 /* Options, the model's memory and its lock: what every model open does
- * before reading the index. */
-static st_status st__model_new(st_model **out, const st_model_options *opts, uint32_t *flags_out,
-                               uint64_t *cap_out, st_error *err)
+ * before reading the index. NULL with *status set on failure. */
+static st_model *st__model_new(const st_model_options *opts, uint32_t *flags_out,
+                               uint64_t *cap_out, st_status *status, st_error *err)
 {
     st_open_options fo;
     const st_open_options *fop = NULL;
@@ -443,25 +443,35 @@ static st_status st__model_new(st_model **out, const st_model_options *opts, uin
     st_model *m;
     st_status s;
     if (opts) {
-        if (opts->struct_size < ST__MOPT_END(max_open_shards))
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "model options struct_size %u is too small (initialise with "
-                            "ST_MODEL_OPTIONS_INIT)", (unsigned)opts->struct_size);
-        if (opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "unknown model option flags 0x%x",
-                            (unsigned)(opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS));
+        if (opts->struct_size < ST__MOPT_END(max_open_shards)) {
+            *status = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                               "model options struct_size %u is too small (initialise with "
+                               "ST_MODEL_OPTIONS_INIT)", (unsigned)opts->struct_size);
+            return NULL;
+        }
+        if (opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS) {
+            *status = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                               "unknown model option flags 0x%x",
+                               (unsigned)(opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS));
+            return NULL;
+        }
         flags = opts->flags;
         if (opts->max_open_shards) max_open = opts->max_open_shards;
         if (opts->struct_size >= ST__MOPT_END(file_options)) fop = opts->file_options;
     }
     s = st__check_file_options(fop, &fo, err);
-    if (s != ST_OK) return s;
+    if (s != ST_OK) {
+        *status = s;
+        return NULL;
+    }
     if (fo.max_header_size) cap = fo.max_header_size;
     if (fo.struct_size >= ST__FOPT_END(allocator) && fo.allocator) alloc = *fo.allocator;
 
     m = (st_model *)st__malloc(&alloc, sizeof *m);
-    if (!m) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    if (!m) {
+        *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+        return NULL;
+    }
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->arena.alloc = &m->alloc;
@@ -473,12 +483,13 @@ static st_status st__model_new(st_model **out, const st_model_options *opts, uin
     st__random_key(&m->key);
     if (st__os_lock_new(&m->alloc, &m->lock) != 0) {
         st__model_free(m);
-        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+        *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+        return NULL;
     }
-    *out = m;
     *flags_out = flags;
     *cap_out = cap;
-    return ST_OK;
+    *status = ST_OK;
+    return m;
 }
 
 /* After the index: every shard checked now with ST_MODEL_VALIDATE_ALL. Frees
@@ -517,8 +528,8 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         !out ? "out is NULL" : "path is NULL");
     plen = strlen(path);
-    s = st__model_new(&m, opts, &flags, &cap, err);
-    if (s != ST_OK) return s;
+    m = st__model_new(opts, &flags, &cap, &s, err);
+    if (!m) return s;
     if (plen == 0 || plen >= ST__PATH_MAX) {
         s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                      plen ? "path is too long" : "path is empty");
@@ -578,8 +589,8 @@ st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
     if (!*index_name)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         "index_name is empty");
-    s = st__model_new(&m, opts, &flags, &cap, err);
-    if (s != ST_OK) return s;
+    m = st__model_new(opts, &flags, &cap, &s, err);
+    if (!m) return s;
     m->has_storage = 1;
     memcpy(&m->storage, storage, sizeof m->storage);
     m->fopts.flags &= ~(uint32_t)ST_OPEN_READ; /* a source option: readers have none */
