@@ -74,7 +74,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
-        check-valgrind check-fuzz check-diff fuzz-index \
+        check-valgrind check-fuzz check-diff fuzz-index fuzz-reader \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -370,10 +370,28 @@ fuzz-replay:
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_open.c build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay build/fuzz/seeds tests/fuzz/corpus tests/regress
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay_reader \
+	    tests/fuzz/replay.c tests/fuzz/fuzz_reader.c build/asan/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_reader build/fuzz/seeds tests/fuzz/corpus \
+	    tests/regress tests/fuzz/reader_regress
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -D_POSIX_C_SOURCE=200809L -Iinclude \
 	    -o build/fuzz/replay_index tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
 	    build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_index tests/fuzz/index_seeds
+
+# the same for opening through a failing reader and from the header only
+# (tests/fuzz/fuzz_reader.c; it reads fuzz_open's corpus and seeds)
+fuzz-reader:
+	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzzlib/libsafetensors.a
+	@mkdir -p build/fuzz build/fuzz/reader-corpus
+	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
+	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Iinclude -o build/fuzz/fuzz_reader tests/fuzz/fuzz_reader.c build/fuzzlib/libsafetensors.a \
+	    -pthread
+	build/fuzz/fuzz_reader -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
+	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/reader- \
+	    $(FUZZ_ARGS) build/fuzz/reader-corpus build/fuzz/seeds tests/fuzz/corpus
 
 # the same for sharded-model indexes (tests/fuzz/fuzz_index.c)
 fuzz-index:

@@ -164,7 +164,8 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
     for (i = 0; i < n; i++) {
         st_tensor *t = &ts[i];
         t->offset = f->data_offset + t->begin;
-        t->data = f->bytes + (size_t)t->offset;
+        /* no data in memory behind a reader or a header-only open */
+        t->data = ST__SRC_HAS_DATA(f->src_kind) ? f->bytes + (size_t)t->offset : NULL;
     }
     return ST_OK;
 }

@@ -156,6 +156,7 @@ class st_open_options(ctypes.Structure):
         ("flags", c_u32),
         ("max_header_size", c_u64),
         ("allocator", ctypes.POINTER(st_allocator)),
+        ("read_gap", c_u64),
     ]
 
 
@@ -199,6 +200,37 @@ class st_write_options(ctypes.Structure):
     ]
 
 
+# int (*read)(void *ctx, uint64_t offset, void *dst, size_t size)
+st_read_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_u64, ctypes.c_void_p,
+                              ctypes.c_size_t)
+
+
+class st_reader(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("read", st_read_fn),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
+# int (*open_file)(void *ctx, const char *name, st_reader *reader, uint64_t *size)
+st_open_file_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                                   ctypes.POINTER(st_reader), ctypes.POINTER(c_u64))
+# void (*close_file)(void *ctx, const st_reader *reader)
+st_close_file_fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(st_reader))
+
+
+class st_model_storage(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("open_file", st_open_file_fn),
+        ("close_file", st_close_file_fn),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
 class st_writer(ctypes.Structure):  # opaque
     pass
 
@@ -230,6 +262,8 @@ _SIGNATURES = {
     "st_open_path": (c_enum, [P(F), cp, P(st_open_options), E]),
     "st_open_fd": (c_enum, [P(F), ctypes.c_int, P(st_open_options), E]),
     "st_open_memory": (c_enum, [P(F), vp, c_u64, P(st_open_options), E]),
+    "st_open_reader": (c_enum, [P(F), P(st_reader), c_u64, P(st_open_options), E]),
+    "st_open_header": (c_enum, [P(F), vp, c_u64, c_u64, P(st_open_options), E]),
     "st_close": (None, [F]),
     "st_file_size": (c_u64, [F]),
     "st_file_header_size": (c_u64, [F]),
@@ -263,11 +297,20 @@ _SIGNATURES = {
     "st_tensor_read": (c_enum, [F, T, c_u64, vp, c_u64, E]),
     "st_tensor_advise": (c_enum, [F, T, c_enum]),
     "st_tensor_prefetch": (c_enum, [F, T, E]),
+    "st_tensor_slice_size": (c_enum, [T, c_u32, P(c_u64), P(c_u64), P(c_u64), E]),
+    "st_tensor_read_slice": (c_enum, [F, T, c_u32, P(c_u64), P(c_u64), vp, c_u64, E]),
+    "st_tensor_copy_slice": (c_enum, [T, c_u32, P(c_u64), P(c_u64), vp, c_u64, E]),
+    "st_split_even": (c_enum, [c_u64, c_u32, c_u32, P(c_u64), P(c_u64)]),
     "st_convert_to_f32": (c_enum, [ctypes.c_int, vp, c_u64, c_u64, P(ctypes.c_float)]),
     "st_tensor_to_f32": (c_enum, [T, c_u64, c_u64, P(ctypes.c_float)]),
     "st_f32_to_bf16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_f32_to_f16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_model_open": (c_enum, [P(M), cp, P(st_model_options), E]),
+    "st_model_metadata_count": (c_u64, [M]),
+    "st_model_metadata_at": (P(st_metadata_entry), [M, c_u64]),
+    "st_model_metadata_find": (P(st_metadata_entry), [M, cp]),
+    "st_model_metadata_find_n": (P(st_metadata_entry), [M, cp, ctypes.c_size_t]),
+    "st_model_open_storage": (c_enum, [P(M), P(st_model_storage), cp, P(st_model_options), E]),
     "st_model_close": (None, [M]),
     "st_model_tensor_count": (c_u64, [M]),
     "st_model_shard_count": (c_u64, [M]),

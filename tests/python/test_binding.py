@@ -663,9 +663,12 @@ class TestBindingDeclarations(unittest.TestCase):
                       "begin", "end", "offset", "data", "index"],
         "st_metadata_entry": ["key", "key_len", "value", "value_len"],
         "st_allocator": ["malloc_fn", "realloc_fn", "free_fn", "ctx"],
-        "st_open_options": ["struct_size", "flags", "max_header_size", "allocator"],
+        "st_open_options": ["struct_size", "flags", "max_header_size", "allocator",
+                            "read_gap"],
         "st_model_options": ["struct_size", "flags", "max_open_shards", "file_options"],
         "st_model_entry": ["name", "name_len", "shard", "index"],
+        "st_reader": ["struct_size", "flags", "read", "ctx"],
+        "st_model_storage": ["struct_size", "flags", "open_file", "close_file", "ctx"],
     }
 
     def test_struct_layouts_match_the_compiler(self):
