@@ -678,6 +678,8 @@ static int model_index_name(const char *path, counting_dir *d, char **name)
                     strerror(errno));
             return 1;
         }
+        /* cppcheck-suppress readdirCalled ; a stream of our own, one thread, and
+         * readdir_r is deprecated */
         while ((de = readdir(dir)) != NULL) {
             size_t n = strlen(de->d_name);
             if (n > sizeof suffix - 1 && strcmp(de->d_name + n - (sizeof suffix - 1), suffix) == 0) {
