@@ -11,6 +11,11 @@
  * Exit status: 0 valid, 1 a file is invalid or unreadable (or stdout failed),
  * 2 usage error. Uses the public API only.
  */
+/* 64-bit off_t and inode numbers on 32-bit hosts: readdir fails with
+ * EOVERFLOW on large filesystems otherwise (seen under qemu-i386). */
+#if !defined(_FILE_OFFSET_BITS)
+#define _FILE_OFFSET_BITS 64
+#endif
 #include <safetensors.h>
 
 #include <dirent.h>
