@@ -1,45 +1,17 @@
 /* The allocator hook and the handle's arena. */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE next to _POSIX_C_SOURCE */
-#endif
-#include "internal.h"
+#include "os.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
-/* Blocks of at least this size (the token array and the tensor records of a
- * large header) ask for transparent huge pages where the kernel offers them
- * on request: an open touches all of such a block once, and with 4 KiB pages
- * the page faults and TLB misses cost a quarter of the open time of a 100k
- * tensor header. Only the 2 MiB-aligned interior is advised, so nothing
- * outside the block is affected; a refusal changes nothing. */
-#define ST__HUGE_MIN ((size_t)2 << 20)
-#define ST__HUGE_PAGE ((size_t)2 << 20)
-
-static void st__advise_huge(void *p, size_t size)
-{
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    uintptr_t a = (uintptr_t)p, lo, hi;
-    if (!p || size < ST__HUGE_MIN) return;
-    lo = (a + ST__HUGE_PAGE - 1) & ~(uintptr_t)(ST__HUGE_PAGE - 1);
-    hi = (a + size) & ~(uintptr_t)(ST__HUGE_PAGE - 1);
-    /* the range as an offset into the block: no integer-to-pointer cast */
-    if (hi > lo) (void)madvise((char *)p + (lo - a), (size_t)(hi - lo), MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)size;
-#endif
-}
-
+/* Large blocks (the token array and the tensor records of a large header) ask
+ * for huge pages where the OS offers them on request: st__os_advise_huge. */
 static void *st__std_malloc(void *ctx, size_t size)
 {
     void *p;
     (void)ctx;
     p = malloc(size ? size : 1);
-    st__advise_huge(p, size);
+    st__os_advise_huge(p, size);
     return p;
 }
 
@@ -48,7 +20,7 @@ static void *st__std_realloc(void *ctx, void *p, size_t old_size, size_t new_siz
     void *q;
     (void)ctx;
     q = realloc(p, new_size ? new_size : 1);
-    if (new_size > old_size) st__advise_huge(q, new_size);
+    if (new_size > old_size) st__os_advise_huge(q, new_size);
     return q;
 }
 

@@ -1,13 +1,8 @@
 /* Keyed hashing (SipHash-1-3 with a per-handle random key, so crafted names
  * cannot force collisions) and the open-addressing index used for names. */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* getentropy() in glibc's <unistd.h> */
-#endif
-#include "internal.h"
+#include "os.h"
 
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define ST__ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define ST__SIPROUND                                                              \
@@ -62,33 +57,12 @@ uint64_t st__siphash(const st__key128 *key, const void *data, size_t len)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint64_t st__mix64(uint64_t x)
-{
-    x ^= x >> 30; x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27; x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
-
 void st__random_key(st__key128 *key)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))
     unsigned char buf[16];
-    if (getentropy(buf, sizeof buf) == 0) {
-        key->k0 = st__load64le(buf);
-        key->k1 = st__load64le(buf + 8);
-        return;
-    }
-#endif
-    {
-        /* Fallback: not cryptographic, but varies per process and per call. */
-        struct timespec ts;
-        uint64_t a = (uint64_t)(uintptr_t)key, t = 0;
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
-            t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        key->k0 = st__mix64(a ^ t ^ (uint64_t)getpid());
-        key->k1 = st__mix64(key->k0 + (uint64_t)clock() + UINT64_C(0x9e3779b97f4a7c15));
-    }
+    st__os_random(buf, sizeof buf);
+    key->k0 = st__load64le(buf);
+    key->k1 = st__load64le(buf + 8);
 }
 
 /* ---------------------------------------------------------------- table */

@@ -27,6 +27,11 @@
 
 #define ST__NO_OFFSET UINT64_MAX
 
+/* An open file of the platform layer (os.h): a descriptor on POSIX, a HANDLE
+ * on Windows. */
+typedef intptr_t st__fh;
+#define ST__FH_NONE ((st__fh)-1)
+
 /* ---------------------------------------------------------------- allocation */
 
 /* Arena: blocks that never move, so pointers into them stay valid. */
@@ -151,8 +156,7 @@ struct st_file {
     int src_kind;
     void *map_addr;
     size_t map_len;
-    int fd;      /* -1 if none */
-    int own_fd;  /* close fd at st_close */
+    st__fh fh;   /* the handle's own file (closed at st_close); ST__FH_NONE if none */
     void *owned;      /* ST__SRC_READ: the file's bytes, from alloc */
     size_t owned_len; /* its size */
     /* frame */
@@ -184,16 +188,17 @@ struct st_file {
 
 /* ---------------------------------------------------------------- steps */
 
-/* Source: fills bytes/size (and mapping or fd). Frees nothing on failure. */
-st_status st__source_map_fd(st_file *f, int fd, st_error *err);
-/* ST_OPEN_READ: reads the whole file into owned memory instead; closes an owned
- * fd once read (the handle no longer needs it). */
-st_status st__source_read_fd(st_file *f, int fd, st_error *err);
+/* Source: maps f->fh and fills bytes/size. Frees nothing on failure. */
+st_status st__source_map(st_file *f, st_error *err);
+/* ST_OPEN_READ: reads the whole file into owned memory instead, and closes
+ * f->fh once read (the handle no longer needs it). */
+st_status st__source_read(st_file *f, st_error *err);
 void st__source_release(st_file *f);
 
-/* pread size bytes at off, in chunks, retrying EINTR. Returns 0 (*done == size,
- * or less at end of file) or the errno of the failed call (*done bytes read). */
-int st__pread_full(int fd, void *dst, uint64_t size, uint64_t off, uint64_t *done);
+/* Opens a file the library owns (st_open_path, shards of a model): h is
+ * closed on failure too. opts must have been checked (st_open_options). */
+st_status st__open_handle(st_file **out, st__fh h, const st_open_options *opts,
+                          st_error *err);
 /* Copies count units of unit bytes, reversing the bytes of each. */
 void st__copy_swapped(void *dst, const void *src, uint64_t count, size_t unit);
 

@@ -9,17 +9,12 @@
  * count). Opening a shard (mmap, header parse, weight-map check) and closing
  * an evicted one happen outside the lock; a shard being opened is marked
  * "opening" and other threads that want it wait on the condition variable. */
-#if !defined(_XOPEN_SOURCE)
-#define _XOPEN_SOURCE 700 /* realpath() (XSI) */
-#endif
 #include "model.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define ST__MODEL_KNOWN_FLAGS (ST_MODEL_VALIDATE_ALL | ST_MODEL_FOLLOW_SYMLINKS)
 #define ST__DEFAULT_OPEN_SHARDS 16u
@@ -35,9 +30,12 @@
 /* root = real path of the directory part of path. */
 static st_status st__set_root(st_model *m, const char *path, st_error *err)
 {
-    char dir[PATH_MAX], real[PATH_MAX];
-    const char *slash = strrchr(path, '/');
+    char dir[ST__PATH_MAX], real[ST__PATH_MAX];
+    const char *slash = NULL, *p;
     size_t n;
+    int e;
+    for (p = path; *p; p++)
+        if (ST__OS_IS_SEP(*p)) slash = p;
     if (!slash) {
         memcpy(dir, ".", 2);
     } else {
@@ -47,7 +45,8 @@ static st_status st__set_root(st_model *m, const char *path, st_error *err)
         memcpy(dir, path, n);
         dir[n] = '\0';
     }
-    if (!realpath(dir, real)) return st__model_io_fail(err, errno, "cannot resolve the directory", dir);
+    e = st__os_dir_final(dir, real);
+    if (e != 0) return st__model_io_fail(err, e, "cannot resolve the directory", dir);
     m->root_len = strlen(real);
     m->root = st__model_strdup(&m->arena, real, m->root_len);
     if (!m->root)
@@ -91,34 +90,33 @@ static st_status st__check_shard(const st_model *m, uint64_t si, const st_file *
     return ST_OK; /* not reached: counts differ, so some tensor is extra */
 }
 
-/* Opens path (O_NONBLOCK: a FIFO must not block; no effect on files) and
- * hands the descriptor to st_open_fd; errors are prefixed with the shard. */
-static st_status st__open_file(const st_model *m, const char *path, int nofollow,
-                               const char *qname, st_file **out, st_error *err)
+/* Opens the file behind h (which it owns) for shard qname, with the model's
+ * file options; errors are prefixed with the shard. */
+static st_status st__open_shard_file(const st_model *m, st__fh h, const char *qname,
+                                     st_file **out, st_error *err)
 {
-    st_open_options o = m->fopts;
-    char q[96];
-    st_status s;
-    int fd, flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
-#ifdef O_NOFOLLOW
-    if (nofollow) flags |= O_NOFOLLOW;
-#else
-    (void)nofollow;
-#endif
-    do {
-        fd = open(path, flags);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        int e = errno;
-        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "shard \"%s\": cannot open \"%s\": %s",
-                 qname, st__quote(q, sizeof q, path, strlen(path)), strerror(e));
-        if (err) err->sys_errno = e;
-        return ST_E_IO;
-    }
-    o.flags |= ST_OPEN_CLOSE_FD;
-    s = st_open_fd(out, fd, &o, err);
+    st_status s = st__open_handle(out, h, &m->fopts, err);
     if (s != ST_OK) st__model_prefix(err, "shard \"%s\": ", qname);
     return s;
+}
+
+/* ST_E_IO for a shard whose file cannot be opened. */
+static st_status st__shard_open_fail(st_error *err, int e, const char *qname, const char *path)
+{
+    char q[96];
+    st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "shard \"%s\": cannot open \"%s\": %s",
+             qname, st__quote(q, sizeof q, path, strlen(path)), strerror(e));
+    if (err) err->sys_errno = e;
+    return ST_E_IO;
+}
+
+/* real (a final path) is root or inside it. */
+static int st__inside_root(const st_model *m, const char *real)
+{
+    size_t n = m->root_len;
+    if (strncmp(real, m->root, n) != 0) return 0;
+    /* a root that ends in a separator ("/", "C:\\") is continued by any name */
+    return (n > 0 && ST__OS_IS_SEP(m->root[n - 1])) || ST__OS_IS_SEP(real[n]);
 }
 
 /* Opens shard si and checks it against the weight map. Called without the
@@ -126,34 +124,33 @@ static st_status st__open_file(const st_model *m, const char *path, int nofollow
 static st_status st__load_shard(st_model *m, uint64_t si, st_file **out, st_error *err)
 {
     const st__shard *sh = &m->shards[si];
-    char path[PATH_MAX], real[PATH_MAX], q[64], q2[96];
+    char path[ST__PATH_MAX], real[ST__PATH_MAX], q[64], q2[96];
     st_file *f = NULL;
     st_status s;
+    st__fh h;
+    int e;
     *out = NULL;
     st__quote(q, sizeof q, sh->name, sh->name_len);
     if (m->single) {
-        s = st__open_file(m, m->single, 0, q, &f, err);
+        e = st__os_open(m->single, 0, &h);
+        if (e != 0) return st__shard_open_fail(err, e, q, m->single);
     } else {
         if (!st__model_join(path, m->root, m->root_len, sh->name, sh->name_len))
             return st__fail(err, ST_E_NAME, ST__NO_OFFSET, NULL, 0,
                             "shard \"%s\": path too long", q);
-        if (!realpath(path, real)) {
-            int e = errno;
-            st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "shard \"%s\": cannot open \"%s\": %s",
-                     q, st__quote(q2, sizeof q2, path, strlen(path)), strerror(e));
-            if (err) err->sys_errno = e;
-            return ST_E_IO;
-        }
-        /* inside root: root itself is "/" or real continues root with a '/' */
-        if (!m->follow_symlinks && !(m->root_len == 1 ||
-              (strncmp(real, m->root, m->root_len) == 0 && real[m->root_len] == '/')))
+        /* the final path of what was opened: no symlink or junction can be
+         * swapped in between the check and the open */
+        e = st__os_open_final(path, 0, &h, real);
+        if (e != 0) return st__shard_open_fail(err, e, q, path);
+        if (!m->follow_symlinks && !st__inside_root(m, real)) {
+            st__os_close(h);
             return st__fail(err, ST_E_NAME, ST__NO_OFFSET, NULL, 0,
                             "shard \"%s\" resolves to \"%s\", outside the index's directory "
                             "(symlinks are followed; ST_MODEL_FOLLOW_SYMLINKS allows it)", q,
                             st__quote(q2, sizeof q2, real, strlen(real)));
-        /* open what was checked; O_NOFOLLOW refuses a symlink swapped in since */
-        s = st__open_file(m, real, 1, q, &f, err);
+        }
     }
+    s = st__open_shard_file(m, h, q, &f, err);
     if (s != ST_OK) return s;
     s = st__check_shard(m, si, f, err);
     if (s != ST_OK) {
@@ -182,9 +179,9 @@ static void st__trim(st_model *m)
         f = victim->file;
         victim->file = NULL;
         m->nopen--;
-        pthread_mutex_unlock(&m->mu);
+        st__os_lock_release(m->lock);
         st_close(f);
-        pthread_mutex_lock(&m->mu);
+        st__os_lock_acquire(m->lock);
     }
 }
 
@@ -202,32 +199,32 @@ st_status st_model_acquire(st_model *model, uint64_t shard, const st_file **out,
                         "shard %llu is out of range (the model has %llu)",
                         (unsigned long long)shard, (unsigned long long)model->nshards);
     sh = &model->shards[shard];
-    pthread_mutex_lock(&model->mu);
+    st__os_lock_acquire(model->lock);
     for (;;) {
         if (sh->file) {
             if (sh->pins == UINT32_MAX) {
-                pthread_mutex_unlock(&model->mu);
+                st__os_lock_release(model->lock);
                 return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                                 "shard %llu is pinned 2^32-1 times", (unsigned long long)shard);
             }
             sh->pins++;
             sh->last_use = ++model->tick;
             *out = sh->file;
-            pthread_mutex_unlock(&model->mu);
+            st__os_lock_release(model->lock);
             st__clear_error(err);
             return ST_OK;
         }
         if (!sh->opening) break;
-        pthread_cond_wait(&model->cv, &model->mu);
+        st__os_lock_wait(model->lock);
     }
     sh->opening = 1;
     model->nopen++; /* the slot is taken now: make room before opening */
     st__trim(model);
-    pthread_mutex_unlock(&model->mu);
+    st__os_lock_release(model->lock);
 
     s = st__load_shard(model, shard, &f, err);
 
-    pthread_mutex_lock(&model->mu);
+    st__os_lock_acquire(model->lock);
     sh->opening = 0;
     if (s != ST_OK) {
         model->nopen--;
@@ -237,9 +234,9 @@ st_status st_model_acquire(st_model *model, uint64_t shard, const st_file **out,
         sh->last_use = ++model->tick;
         *out = f;
     }
-    pthread_cond_broadcast(&model->cv);
+    st__os_lock_broadcast(model->lock);
     st__trim(model);
-    pthread_mutex_unlock(&model->mu);
+    st__os_lock_release(model->lock);
     if (s == ST_OK) st__clear_error(err);
     return s;
 }
@@ -249,13 +246,13 @@ void st_model_release(st_model *model, uint64_t shard)
     st__shard *sh;
     if (!model || shard >= model->nshards) return;
     sh = &model->shards[shard];
-    pthread_mutex_lock(&model->mu);
+    st__os_lock_acquire(model->lock);
     if (sh->file && sh->pins) {
         sh->pins--;
         sh->last_use = ++model->tick;
         st__trim(model);
     }
-    pthread_mutex_unlock(&model->mu);
+    st__os_lock_release(model->lock);
 }
 
 /* ---------------------------------------------------------------- open / close */
@@ -270,8 +267,7 @@ static void st__model_free(st_model *m)
     st__free(&a, m->entries, m->entries_cap * sizeof *m->entries);
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
     st__arena_free_all(&m->arena);
-    if (m->sync >= 2) pthread_cond_destroy(&m->cv);
-    if (m->sync >= 1) pthread_mutex_destroy(&m->mu);
+    st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
 }
 
@@ -279,18 +275,22 @@ static void st__model_free(st_model *m)
 static st_status st__open_single(st_model *m, const char *path, st_error *err)
 {
     st_file *f = NULL;
-    const char *base = strrchr(path, '/');
+    const char *base = path, *p;
     st__shard *sh;
     uint64_t i, n;
     uint32_t dup = 0;
     st_status s;
-    base = base ? base + 1 : path;
+    st__fh h;
+    int oe;
+    char q[64];
+    for (p = path; *p; p++)
+        if (ST__OS_IS_SEP(*p)) base = p + 1;
     m->single = st__model_strdup(&m->arena, path, strlen(path));
     if (!m->single) goto nomem;
-    {
-        char q[64];
-        s = st__open_file(m, path, 0, st__quote(q, sizeof q, base, strlen(base)), &f, err);
-    }
+    st__quote(q, sizeof q, base, strlen(base));
+    oe = st__os_open(path, 0, &h);
+    if (oe != 0) return st__shard_open_fail(err, oe, q, path);
+    s = st__open_shard_file(m, h, q, &f, err);
     if (s != ST_OK) return s;
     n = st_tensor_count(f);
     m->shards = (st__shard *)st__malloc(&m->alloc, sizeof *m->shards);
@@ -392,9 +392,9 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     uint32_t flags = 0, max_open = ST__DEFAULT_OPEN_SHARDS;
     uint64_t cap = ST_DEFAULT_MAX_HEADER_SIZE;
     st_model *m;
-    struct stat sb;
     st_status s;
     size_t plen;
+    int e, kind;
 
     if (out) *out = NULL;
     if (!out || !path)
@@ -418,7 +418,7 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     if (fo.max_header_size) cap = fo.max_header_size;
     if (fo.struct_size >= ST__FOPT_END(allocator) && fo.allocator) alloc = *fo.allocator;
     plen = strlen(path);
-    if (plen == 0 || plen >= PATH_MAX)
+    if (plen == 0 || plen >= ST__PATH_MAX)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         plen ? "path is too long" : "path is empty");
 
@@ -433,25 +433,21 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     m->max_open = max_open;
     m->follow_symlinks = (flags & ST_MODEL_FOLLOW_SYMLINKS) != 0;
     st__random_key(&m->key);
-    if (pthread_mutex_init(&m->mu, NULL) != 0) {
-        s = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a mutex");
+    if (st__os_lock_new(&m->alloc, &m->lock) != 0) {
+        s = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
         goto fail;
     }
-    m->sync = 1;
-    if (pthread_cond_init(&m->cv, NULL) != 0) {
-        s = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a condition");
-        goto fail;
-    }
-    m->sync = 2;
 
-    if (stat(path, &sb) != 0) {
-        s = st__model_io_fail(err, errno, "cannot open", path);
+    e = st__os_path_kind(path, &kind);
+    if (e != 0) {
+        s = st__model_io_fail(err, e, "cannot open", path);
         goto fail;
     }
-    if (S_ISDIR(sb.st_mode)) {
-        char dir[PATH_MAX], idx[PATH_MAX];
+    if (kind == ST__OS_DIR) {
+        char dir[ST__PATH_MAX], idx[ST__PATH_MAX];
         size_t n = plen;
-        while (n > 1 && path[n - 1] == '/') n--; /* "dir/" names the same directory */
+        /* "dir/" names the same directory */
+        while (n > 1 && ST__OS_IS_SEP(path[n - 1])) n--;
         memcpy(dir, path, n);
         dir[n] = '\0';
         s = st__model_find_index(dir, idx, err);

@@ -4,18 +4,7 @@
 #ifndef ST_MODEL_H
 #define ST_MODEL_H
 
-#include "internal.h"
-
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef PATH_MAX
-#define PATH_MAX 4096
-#endif
+#include "os.h"
 
 #define ST__INDEX_SUFFIX ".safetensors.index.json"
 
@@ -52,9 +41,7 @@ struct st_model {
     int follow_symlinks; /* ST_MODEL_FOLLOW_SYMLINKS */
     uint32_t nopen; /* open shards plus shards being opened */
     uint64_t tick;
-    int sync; /* 1: mu initialised, 2: cv too */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    st__os_lock *lock; /* guards the shard table; its condition: an open ended */
 };
 
 
@@ -67,7 +54,7 @@ char *st__model_strdup(st__arena *ar, const char *s, size_t n);
 void st__model_prefix(st_error *err, const char *fmt, ...) ST__PRINTF(2, 3);
 /* ST_E_IO with errno e: "<what> "<path>": <strerror>". */
 st_status st__model_io_fail(st_error *err, int e, const char *what, const char *path);
-/* a + "/" + b into out[PATH_MAX]; 0 if it does not fit. */
+/* a + "/" + b into out[ST__PATH_MAX]; 0 if it does not fit. */
 int st__model_join(char *out, const char *a, size_t an, const char *b, size_t bn);
 int st__model_ends_with(const char *s, size_t n, const char *suffix);
 
@@ -76,7 +63,7 @@ int st__model_ends_with(const char *s, size_t n, const char *suffix);
  * *alloc_len bytes to free. More than cap bytes is ST_E_HEADER_TOO_LARGE. */
 st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char **out,
                                size_t *text_len, size_t *alloc_len, st_error *err);
-/* The only *.safetensors.index.json in dir, joined to dir in out[PATH_MAX]:
+/* The only *.safetensors.index.json in dir, joined to dir in out[ST__PATH_MAX]:
  * none is ST_E_NOT_FOUND, several ST_E_INVALID_ARGUMENT (listed). */
 st_status st__model_find_index(const char *dir, char *out, st_error *err);
 /* Parses the index text js[0..n) (label names it in messages) into the

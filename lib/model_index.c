@@ -5,13 +5,10 @@
 #include "json.h"
 #include "model.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -68,10 +65,10 @@ st_status st__model_io_fail(st_error *err, int e, const char *what, const char *
     return ST_E_IO;
 }
 
-/* a + "/" + b into out[PATH_MAX]; 0 if it does not fit. */
+/* a + "/" + b into out[ST__PATH_MAX]; 0 if it does not fit. */
 int st__model_join(char *out, const char *a, size_t an, const char *b, size_t bn)
 {
-    if (an >= PATH_MAX || bn >= PATH_MAX - an - 1) return 0;
+    if (an >= ST__PATH_MAX || bn >= ST__PATH_MAX - an - 1) return 0;
     memcpy(out, a, an);
     out[an] = '/';
     memcpy(out + an + 1, b, bn);
@@ -87,13 +84,43 @@ int st__model_ends_with(const char *s, size_t n, const char *suffix)
 
 /* ---------------------------------------------------------------- shard paths */
 
+/* 1 if the component c[0..n) names a Windows device (CON, PRN, AUX, NUL,
+ * COM0-9, LPT0-9, and COM/LPT with a superscript 1, 2 or 3), with any
+ * extension and any case: opening "nul.safetensors" there opens the device. */
+static int st__windows_device(const char *c, size_t n)
+{
+    static const char *const names[] = {"con", "prn", "aux", "nul"};
+    size_t stem = 0, k;
+    char low[4];
+    while (stem < n && c[stem] != '.') stem++;
+    while (stem > 0 && c[stem - 1] == ' ') stem--; /* "CON .txt" is CON too */
+    if (stem < 3 || stem > 5) return 0;
+    for (k = 0; k < 3; k++) low[k] = (char)(c[k] >= 'A' && c[k] <= 'Z' ? c[k] + 32 : c[k]);
+    low[3] = '\0';
+    if (stem == 3) {
+        for (k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (memcmp(low, names[k], 3) == 0) return 1;
+        return 0;
+    }
+    if (memcmp(low, "com", 3) != 0 && memcmp(low, "lpt", 3) != 0) return 0;
+    if (stem == 4) return c[3] >= '0' && c[3] <= '9';
+    /* U+00B9, U+00B2, U+00B3 in UTF-8 */
+    return (unsigned char)c[3] == 0xC2 &&
+           ((unsigned char)c[4] == 0xB9 || (unsigned char)c[4] == 0xB2 ||
+            (unsigned char)c[4] == 0xB3);
+}
+
 /*
  * Why a shard path from the index is refused, or NULL if it is acceptable. The
  * name must be a plain relative path in canonical form, so that one file has
  * one spelling and nothing leaves the index's directory by name: not empty, no
  * NUL, not absolute, no backslash (a separator on Windows, where "..\\x" would
- * escape; refused everywhere so an index means the same on every host), and no
- * empty, "." or ".." component. Symlinks are checked when the shard is opened.
+ * escape), and no empty, "." or ".." component. The rules of Windows file
+ * names apply on every host, so that an index means the same everywhere: no
+ * ':' (a drive letter "C:x", or an alternate data stream "a:b"), none of
+ * < > " | ? * or a control character, no component ending in a dot or a space
+ * (Windows drops them, so "x." would open "x"), and no device name ("CON",
+ * "nul.safetensors"). Symlinks are checked when the shard is opened.
  */
 static const char *st__unsafe_path(const char *s, size_t n)
 {
@@ -102,12 +129,25 @@ static const char *st__unsafe_path(const char *s, size_t n)
     if (memchr(s, '\0', n)) return "contains a NUL character";
     if (memchr(s, '\\', n)) return "contains a backslash (use '/' between directories)";
     if (s[0] == '/') return "is absolute (shard paths are relative to the index's directory)";
+    if (memchr(s, ':', n))
+        return "contains ':' (a drive letter or an alternate data stream on Windows)";
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7F || ch == '<' || ch == '>' || ch == '"' || ch == '|' ||
+            ch == '?' || ch == '*')
+            return "contains a character that Windows forbids in file names "
+                   "(< > \" | ? * or a control character)";
+    }
     for (;;) {
         for (i = start; i < n && s[i] != '/'; i++) {}
         if (i == start) return "has an empty component (\"//\" or a trailing '/')";
         if (i - start == 2 && s[start] == '.' && s[start + 1] == '.')
             return "has a \"..\" component";
         if (i - start == 1 && s[start] == '.') return "has a \".\" component";
+        if (s[i - 1] == '.' || s[i - 1] == ' ')
+            return "has a component ending in a dot or a space (Windows drops them)";
+        if (st__windows_device(s + start, i - start))
+            return "names a Windows device (CON, PRN, AUX, NUL, COM0-9, LPT0-9)";
         if (i >= n) return NULL;
         start = i + 1;
     }
@@ -364,107 +404,111 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
 st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char **out,
                                size_t *text_len, size_t *alloc_len, st_error *err)
 {
-    struct stat sb;
-    char *buf;
-    size_t size, got = 0;
-    int fd;
+    st__os_stat sb;
+    st__fh h;
+    char *buf, q[96];
+    size_t size;
+    uint64_t got = 0;
+    int e;
     *out = NULL;
     *text_len = *alloc_len = 0;
-    do { /* O_NONBLOCK: a FIFO must not block the open; no effect on files */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return st__model_io_fail(err, errno, "cannot open the index", path);
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
+    e = st__os_open(path, 0, &h); /* a FIFO does not block the open */
+    if (e != 0) return st__model_io_fail(err, e, "cannot open the index", path);
+    e = st__os_fstat(h, &sb);
+    if (e != 0) {
+        st__os_close(h);
         return st__model_io_fail(err, e, "cannot stat the index", path);
     }
-    if (!S_ISREG(sb.st_mode)) {
-        char q[96];
-        close(fd);
+    if (sb.kind != ST__OS_REG) {
+        st__os_close(h);
         st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "index \"%s\" is not a regular file",
                  st__quote(q, sizeof q, path, strlen(path)));
         if (err) err->sys_errno = EINVAL;
         return ST_E_IO;
     }
-    if (sb.st_size < 0 || (uint64_t)sb.st_size > cap) {
-        char q[96];
-        close(fd);
+    if (sb.size > cap) {
+        st__os_close(h);
         return st__fail(err, ST_E_HEADER_TOO_LARGE, 0, NULL, 0,
-                        "index \"%s\" has %lld bytes, above the cap of %llu (max_header_size)",
-                        st__quote(q, sizeof q, path, strlen(path)), (long long)sb.st_size,
+                        "index \"%s\" has %llu bytes, above the cap of %llu (max_header_size)",
+                        st__quote(q, sizeof q, path, strlen(path)), (unsigned long long)sb.size,
                         (unsigned long long)cap);
     }
-    size = (size_t)sb.st_size;
+    size = (size_t)sb.size; /* <= cap <= ST_MAX_HEADER_SIZE_LIMIT */
     buf = (char *)st__malloc(&m->alloc, size + 1);
     if (!buf) {
-        close(fd);
+        st__os_close(h);
         return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
                         "out of memory reading the index (%zu bytes)", size);
     }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            st__free(&m->alloc, buf, size + 1);
-            return st__model_io_fail(err, e, "cannot read the index", path);
-        }
-        if (r == 0) break; /* shrank since fstat: parse what is there */
-        got += (size_t)r;
+    /* fewer bytes than fstat said: it shrank since; parse what is there */
+    e = st__os_pread(h, buf, size, 0, &got);
+    st__os_close(h);
+    if (e != 0) {
+        st__free(&m->alloc, buf, size + 1);
+        return st__model_io_fail(err, e, "cannot read the index", path);
     }
-    close(fd);
     buf[got] = '\0';
     *out = buf;
-    *text_len = got;
+    *text_len = (size_t)got;
     *alloc_len = size + 1;
     return ST_OK;
+}
+
+/* st__model_find_index's walk over the directory */
+typedef struct st__find_ctx {
+    const char *dir;
+    size_t dn;
+    char *out;
+    unsigned found;
+    char list[200];
+    size_t ll;
+} st__find_ctx;
+
+static int st__find_entry(void *ctx, const char *name)
+{
+    st__find_ctx *c = (st__find_ctx *)ctx;
+    size_t n = strlen(name);
+    if (!st__model_ends_with(name, n, ST__INDEX_SUFFIX)) return 0;
+    if (c->found == 0 && !st__model_join(c->out, c->dir, c->dn, name, n)) return 1;
+    c->found++;
+    if (c->ll + n + 5 < sizeof c->list) {
+        if (c->ll) { memcpy(c->list + c->ll, ", ", 2); c->ll += 2; }
+        c->list[c->ll++] = '"';
+        memcpy(c->list + c->ll, name, n);
+        c->ll += n;
+        c->list[c->ll++] = '"';
+        c->list[c->ll] = '\0';
+    } else if (c->ll + 5 < sizeof c->list &&
+               (c->ll < 4 || memcmp(c->list + c->ll - 3, "...", 3) != 0)) {
+        memcpy(c->list + c->ll, ", ...", 6);
+        c->ll += 5;
+    }
+    return 0;
 }
 
 /* The only *.safetensors.index.json in directory dir, joined to dir in out. */
 st_status st__model_find_index(const char *dir, char *out, st_error *err)
 {
-    DIR *d;
-    struct dirent *de;
-    unsigned found = 0;
-    char list[200], q[96];
-    size_t ll = 0, dn = strlen(dir);
-    list[0] = '\0';
-    d = opendir(dir);
-    if (!d) return st__model_io_fail(err, errno, "cannot list the directory", dir);
-    /* cppcheck-suppress readdirCalled ; readdir on a stream of our own is
-     * thread-safe, and readdir_r is deprecated */
-    while ((errno = 0, de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (!st__model_ends_with(de->d_name, n, ST__INDEX_SUFFIX)) continue;
-        if (found == 0 && !st__model_join(out, dir, dn, de->d_name, n)) {
-            closedir(d);
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "path of the index in \"%s\" is too long",
-                            st__quote(q, sizeof q, dir, dn));
-        }
-        found++;
-        if (ll + n + 5 < sizeof list) {
-            if (ll) { memcpy(list + ll, ", ", 2); ll += 2; }
-            list[ll++] = '"';
-            memcpy(list + ll, de->d_name, n);
-            ll += n;
-            list[ll++] = '"';
-            list[ll] = '\0';
-        } else if (ll + 5 < sizeof list && (ll < 4 || memcmp(list + ll - 3, "...", 3) != 0)) {
-            memcpy(list + ll, ", ...", 6);
-            ll += 5;
-        }
-    }
-    closedir(d);
-    if (found == 0)
+    st__find_ctx c;
+    char q[96];
+    int r;
+    memset(&c, 0, sizeof c);
+    c.dir = dir;
+    c.dn = strlen(dir);
+    c.out = out;
+    r = st__os_list_dir(dir, st__find_entry, &c);
+    if (r < 0) return st__model_io_fail(err, -r, "cannot list the directory", dir);
+    if (r > 0)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "path of the index in \"%s\" is too long",
+                        st__quote(q, sizeof q, dir, c.dn));
+    if (c.found == 0)
         return st__fail(err, ST_E_NOT_FOUND, ST__NO_OFFSET, NULL, 0,
                         "no *" ST__INDEX_SUFFIX " file in the directory \"%s\"",
-                        st__quote(q, sizeof q, dir, dn));
-    if (found > 1)
+                        st__quote(q, sizeof q, dir, c.dn));
+    if (c.found > 1)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                        "%u index files in \"%s\" (name one of them): %s", found,
-                        st__quote(q, sizeof q, dir, dn), list);
+                        "%u index files in \"%s\" (name one of them): %s", c.found,
+                        st__quote(q, sizeof q, dir, c.dn), c.list);
     return ST_OK;
 }

@@ -1,15 +1,9 @@
 /* Opening: options, the source, then frame -> header -> validate, all or
  * nothing; and closing. */
-#include "internal.h"
+#include "os.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
 
 #define ST__KNOWN_FLAGS (ST_LENIENT_TRAILING_BYTES | ST_LENIENT_NUL_PADDING | ST_OPEN_CLOSE_FD | \
                          ST_OPEN_READ)
@@ -75,7 +69,7 @@ static st_file *st__new(const st__opts *o)
     if (!f) return NULL;
     memset(f, 0, sizeof *f);
     f->alloc = o->alloc;
-    f->fd = -1;
+    f->fh = ST__FH_NONE;
     f->arena.alloc = &f->alloc;
     f->arena.block_size = 4096;
     f->name_arena.alloc = &f->alloc;
@@ -98,8 +92,8 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
         const unsigned char *b = f->bytes;
         const char *what;
         uint64_t got = 0;
-        if (!b && f->size > 0 && f->size < 8 && f->fd >= 0 &&
-            st__pread_full(f->fd, small, f->size, 0, &got) == 0 && got == f->size)
+        if (!b && f->size > 0 && f->size < 8 && f->fh != ST__FH_NONE &&
+            st__os_pread(f->fh, small, f->size, 0, &got) == 0 && got == f->size)
             b = small; /* too small to map: read the few bytes */
         what = st__sniff(b, f->size);
         if (what) s = st__fail(err, ST_E_WRONG_FORMAT, 0, NULL, 0, "not a safetensors file: %s", what);
@@ -147,12 +141,42 @@ st_status st_open_memory(st_file **out, const void *data, uint64_t size,
     return st__finish(out, f, &o, err);
 }
 
+/* The source and the steps, on a file the handle owns (closed on failure). */
+static st_status st__open_owned(st_file **out, st__fh h, const st__opts *o, st_error *err)
+{
+    st_status s;
+    st_file *f = st__new(o);
+    if (!f) {
+        st__os_close(h);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    }
+    f->fh = h;
+    s = (o->flags & ST_OPEN_READ) ? st__source_read(f, err) : st__source_map(f, err);
+    if (s != ST_OK) {
+        st__destroy(f);
+        return s;
+    }
+    return st__finish(out, f, o, err);
+}
+
+st_status st__open_handle(st_file **out, st__fh h, const st_open_options *opts,
+                          st_error *err)
+{
+    st__opts o;
+    st_status s = st__read_options(opts, &o, err);
+    if (s != ST_OK) {
+        st__os_close(h);
+        return s;
+    }
+    return st__open_owned(out, h, &o, err);
+}
+
 st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_error *err)
 {
     st__opts o;
-    st_file *f;
+    st__fh h;
     st_status s;
-    int own;
+    int own, e;
     if (out) *out = NULL;
     s = st__read_options(opts, &o, err);
     own = (s == ST_OK && (o.flags & ST_OPEN_CLOSE_FD)) || (s != ST_OK && opts &&
@@ -162,46 +186,28 @@ st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_erro
     if (s == ST_OK && fd < 0)
         s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "fd %d is negative", fd);
     if (s != ST_OK) {
-        if (own && fd >= 0) close(fd);
+        if (own && fd >= 0) st__os_close_fd(fd);
         return s;
     }
-    if (!own && !(o.flags & ST_OPEN_READ)) {
-        /* A mapped handle keeps a descriptor for st_tensor_read and prefetch. A
-         * borrowed one could be closed, or its number reused for another file,
-         * behind our back: keep a private duplicate instead. */
-        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (dup_fd < 0) {
-            int e = errno;
-            st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot duplicate fd %d: %s", fd,
-                     strerror(e));
-            if (err) err->sys_errno = e;
-            return ST_E_IO;
-        }
-        fd = dup_fd;
-        own = 1;
+    /* A borrowed descriptor could be closed, or its number reused for another
+     * file, behind our back: the handle keeps a private duplicate. */
+    e = st__os_adopt_fd(fd, own, &h);
+    if (e != 0) {
+        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot %s fd %d: %s",
+                 own ? "take over" : "duplicate", fd, strerror(e));
+        if (err) err->sys_errno = e;
+        return ST_E_IO;
     }
-    f = st__new(&o);
-    if (!f) {
-        if (own) close(fd);
-        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
-    }
-    f->own_fd = own;
-    f->fd = fd;
-    s = (o.flags & ST_OPEN_READ) ? st__source_read_fd(f, fd, err) : st__source_map_fd(f, fd, err);
-    if (s != ST_OK) {
-        st__destroy(f);
-        return s;
-    }
-    return st__finish(out, f, &o, err);
+    return st__open_owned(out, h, &o, err);
 }
 
 st_status st_open_path(st_file **out, const char *path, const st_open_options *opts,
                        st_error *err)
 {
     st__opts o;
-    st_open_options copy;
-    int fd;
+    st__fh h;
     st_status s;
+    int e;
     if (out) *out = NULL;
     if (!out || !path)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
@@ -211,29 +217,15 @@ st_status st_open_path(st_file **out, const char *path, const st_open_options *o
     if (o.flags & ST_OPEN_CLOSE_FD)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         "ST_OPEN_CLOSE_FD is for st_open_fd");
-    do {
-        /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
-         * refused as not a regular file); it changes nothing for regular files */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        int e = errno;
+    e = st__os_open(path, 0, &h);
+    if (e != 0) {
         char q[96];
         st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot open \"%s\": %s",
                  st__quote(q, sizeof q, path, strlen(path)), strerror(e));
         if (err) err->sys_errno = e;
         return ST_E_IO;
     }
-    if (opts) {
-        memset(&copy, 0, sizeof copy);
-        memcpy(&copy, opts, opts->struct_size < sizeof copy ? opts->struct_size : sizeof copy);
-    } else {
-        st_open_options d = ST_OPEN_OPTIONS_INIT;
-        copy = d;
-    }
-    copy.struct_size = (uint32_t)sizeof copy;
-    copy.flags |= ST_OPEN_CLOSE_FD;
-    return st_open_fd(out, fd, &copy, err);
+    return st__open_owned(out, h, &o, err);
 }
 
 void st_close(st_file *file)

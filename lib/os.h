@@ -31,10 +31,6 @@
 /* Longest path the library builds or resolves, NUL included. */
 #define ST__PATH_MAX 4096
 
-/* An open file: a descriptor on POSIX, a HANDLE on Windows. */
-typedef intptr_t st__fh;
-#define ST__FH_NONE ((st__fh)-1)
-
 /* ---------------------------------------------------------------- files */
 
 #define ST__OS_NOFOLLOW 1u /* refuse a symbolic link as the last component */

@@ -2,56 +2,12 @@
  * tensor, reads through the file descriptor instead of the mapping, and page
  * hints. The descriptor paths exist so that a file truncated behind our back
  * gives a status instead of SIGBUS. */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_* next to _POSIX_C_SOURCE */
-#endif
-
-#include "internal.h"
+#include "os.h"
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
-
-/* Fails to compile where off_t stayed 32-bit (see internal.h). */
-typedef char st__off_t_is_64_bits[sizeof(off_t) >= 8 ? 1 : -1];
-
-/* Linux 5.14: fault the range in now, failing with EFAULT where an access
- * would raise SIGBUS. Older headers lack the name; older kernels say EINVAL. */
-#if defined(__linux__) && !defined(MADV_POPULATE_READ)
-#define MADV_POPULATE_READ 22
-#endif
-
-/* Each pread asks for at most this much: below the 0x7ffff000 bytes Linux
- * transfers per call and below SSIZE_MAX on 32-bit hosts. */
-#define ST__READ_CHUNK ((size_t)1 << 30)
 
 /* ---------------------------------------------------------------- helpers */
-
-int st__pread_full(int fd, void *dst, uint64_t size, uint64_t off, uint64_t *done)
-{
-    unsigned char *p = (unsigned char *)dst;
-    const uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1;
-    uint64_t got = 0;
-    *done = 0;
-    if (size > off_max || off > off_max - size) return EOVERFLOW;
-    while (got < size) {
-        uint64_t left = size - got;
-        size_t want = left > (uint64_t)ST__READ_CHUNK ? ST__READ_CHUNK : (size_t)left;
-        ssize_t n = pread(fd, p + (size_t)got, want, (off_t)(off + got));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            *done = got;
-            return errno ? errno : EIO;
-        }
-        if (n == 0) break; /* end of file: the caller decides what it means */
-        got += (uint64_t)n;
-    }
-    *done = got;
-    return 0;
-}
 
 void st__copy_swapped(void *dst, const void *src, uint64_t count, size_t unit)
 {
@@ -87,21 +43,13 @@ static st_status st__check_args(const st_file *file, const st_tensor *t, const c
     return ST_OK;
 }
 
-static size_t st__page_size(void)
-{
-    long p = sysconf(_SC_PAGESIZE);
-    /* a power of two in practice; fall back to 4096 if not */
-    if (p <= 0 || ((unsigned long)p & ((unsigned long)p - 1)) != 0) return 4096;
-    return (size_t)p;
-}
-
 /* The page-aligned part of the mapping that covers t. 0 when there is nothing
  * to do (no mapping, or no bytes). */
 static int st__page_range(const st_file *file, const st_tensor *t, void **addr, size_t *len)
 {
     size_t page, start, end;
     if (file->src_kind != ST__SRC_MAP || !file->map_addr || t->nbytes == 0) return 0;
-    page = st__page_size();
+    page = st__os_page_size();
     /* t->offset + t->nbytes <= map_len <= SIZE_MAX: validated at open */
     start = (size_t)t->offset & ~(page - 1);
     end = (size_t)(t->offset + t->nbytes);
@@ -165,7 +113,7 @@ st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_
                         "tensor's %llu bytes",
                         (unsigned long long)size, (unsigned long long)byte_offset,
                         (unsigned long long)t->nbytes);
-    if (size == 0 || file->src_kind != ST__SRC_MAP || file->fd < 0) {
+    if (size == 0 || file->src_kind != ST__SRC_MAP || file->fh == ST__FH_NONE) {
         /* borrowed buffer or ST_OPEN_READ copy: the bytes cannot change under us
          * (a memory caller promised to keep them alive and unchanged) */
         if (size) memcpy(dst, (const unsigned char *)t->data + (size_t)byte_offset, (size_t)size);
@@ -173,7 +121,7 @@ st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_
         return ST_OK;
     }
     abs_off = t->offset + byte_offset;
-    e = st__pread_full(file->fd, dst, size, abs_off, &done);
+    e = st__os_pread(file->fh, dst, size, abs_off, &done);
     if (e != 0) {
         s = st__fail(err, ST_E_IO, abs_off + done, t->name, (size_t)t->name_len,
                      "st_tensor_read: reading %llu bytes at file offset %llu failed after %llu "
@@ -186,10 +134,9 @@ st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_
     if (done < size) {
         /* end of file inside the tensor: report where the data now ends (the
          * read may have started past it) */
-        struct stat sb;
+        st__os_stat sb;
         uint64_t end = abs_off + done;
-        if (fstat(file->fd, &sb) == 0 && sb.st_size >= 0 && (uint64_t)sb.st_size < end)
-            end = (uint64_t)sb.st_size;
+        if (st__os_fstat(file->fh, &sb) == 0 && sb.size < end) end = sb.size;
         s = st__fail(err, ST_E_IO, end, t->name, (size_t)t->name_len,
                      "st_tensor_read: the file shrank since open: its data now ends at byte "
                      "%llu, before the %llu bytes wanted at file offset %llu (file had %llu "
@@ -210,53 +157,34 @@ st_status st_tensor_advise(const st_file *file, const st_tensor *t, st_advice ad
 {
     void *addr;
     size_t len;
-    int adv, rc;
     if (!file || !t || !st__owns(file, t)) return ST_E_INVALID_ARGUMENT;
-#if defined(__linux__)
-    /* plain madvise: glibc's posix_madvise ignores POSIX_MADV_DONTNEED, and
-     * dropping clean pages of a read-only mapping is safe */
-    switch (advice) {
-    case ST_ADVICE_WILLNEED: adv = MADV_WILLNEED; break;
-    case ST_ADVICE_DONTNEED: adv = MADV_DONTNEED; break;
-    case ST_ADVICE_SEQUENTIAL: adv = MADV_SEQUENTIAL; break;
-    case ST_ADVICE_RANDOM: adv = MADV_RANDOM; break;
-    default: return ST_E_INVALID_ARGUMENT;
-    }
+    if (advice != ST_ADVICE_WILLNEED && advice != ST_ADVICE_DONTNEED &&
+        advice != ST_ADVICE_SEQUENTIAL && advice != ST_ADVICE_RANDOM)
+        return ST_E_INVALID_ARGUMENT;
     if (!st__page_range(file, t, &addr, &len)) return ST_OK;
-    rc = madvise(addr, len, adv) == 0 ? 0 : errno;
-#else
-    switch (advice) {
-    case ST_ADVICE_WILLNEED: adv = POSIX_MADV_WILLNEED; break;
-    case ST_ADVICE_DONTNEED: adv = POSIX_MADV_DONTNEED; break;
-    case ST_ADVICE_SEQUENTIAL: adv = POSIX_MADV_SEQUENTIAL; break;
-    case ST_ADVICE_RANDOM: adv = POSIX_MADV_RANDOM; break;
-    default: return ST_E_INVALID_ARGUMENT;
-    }
-    if (!st__page_range(file, t, &addr, &len)) return ST_OK;
-    rc = posix_madvise(addr, len, adv); /* returns the error number */
-#endif
-    return rc == 0 ? ST_OK : ST_E_IO;
+    return st__os_advise(addr, len, advice) == 0 ? ST_OK : ST_E_IO;
 }
 
 /* fstat and check the tensor's bytes are still in the file. */
 static st_status st__check_still_there(const st_file *file, const st_tensor *t, st_error *err)
 {
-    struct stat sb;
+    st__os_stat sb;
     uint64_t need = t->offset + t->nbytes;
-    if (file->fd < 0) return ST_OK; /* nothing to ask */
-    if (fstat(file->fd, &sb) != 0) {
-        int e = errno;
+    int e;
+    if (file->fh == ST__FH_NONE) return ST_OK; /* nothing to ask */
+    e = st__os_fstat(file->fh, &sb);
+    if (e != 0) {
         st_status s = st__fail(err, ST_E_IO, ST__NO_OFFSET, t->name, (size_t)t->name_len,
                                "st_tensor_prefetch: cannot stat the file: %s", strerror(e));
         if (err) err->sys_errno = e;
         return s;
     }
-    if (S_ISREG(sb.st_mode) && sb.st_size >= 0 && (uint64_t)sb.st_size < need) {
-        st_status s = st__fail(err, ST_E_IO, (uint64_t)sb.st_size, t->name, (size_t)t->name_len,
+    if (sb.kind == ST__OS_REG && sb.size < need) {
+        st_status s = st__fail(err, ST_E_IO, sb.size, t->name, (size_t)t->name_len,
                                "st_tensor_prefetch: the file shrank since open: it ends at byte "
                                "%llu but the tensor's data runs to byte %llu (file had %llu "
                                "bytes at open)",
-                               (unsigned long long)sb.st_size, (unsigned long long)need,
+                               (unsigned long long)sb.size, (unsigned long long)need,
                                (unsigned long long)file->size);
         if (err) err->sys_errno = EIO;
         return s;
@@ -280,19 +208,13 @@ st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_error *
      * as zeros past the end), so ask fstat first in every case. */
     s = st__check_still_there(file, t, err);
     if (s != ST_OK) return s;
-#if defined(__linux__)
     {
-        int rc, e = 0, tries;
-        for (tries = 0; tries < 100; tries++) {
-            rc = madvise(addr, len, MADV_POPULATE_READ);
-            e = rc == 0 ? 0 : errno;
-            if (e != EINTR && e != EAGAIN) break;
-        }
+        int e = st__os_populate(addr, len);
         if (e == 0) {
             st__clear_error(err);
             return ST_OK;
         }
-        if (e != EINVAL) {
+        if (e != ENOSYS) {
             /* EFAULT is the SIGBUS an access would have raised: normally the
              * file lost the tensor's bytes. Say so when fstat confirms it. */
             s = st__check_still_there(file, t, err);
@@ -308,12 +230,11 @@ st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_error *
             if (err) err->sys_errno = e;
             return s;
         }
-        /* EINVAL: kernel older than 5.14; touch the pages instead */
+        /* not offered here (or a kernel older than 5.14): touch the pages */
     }
-#endif
     /* One byte per page, all inside the tensor: the first byte, every page
      * start after it, and nothing past the tensor's end. */
-    page = st__page_size();
+    page = st__os_page_size();
     p = (const volatile unsigned char *)t->data;
     sink ^= p[0];
     i = page - ((uintptr_t)t->data & (page - 1));

@@ -1,64 +1,43 @@
-/* Getting bytes: mapping a file descriptor read-only, or (ST_OPEN_READ)
+/* Getting bytes: mapping the handle's file read-only, or (ST_OPEN_READ)
  * reading it into memory the handle owns. (Borrowed buffers need no code:
  * st_open_memory points the handle at them.) */
-#include "internal.h"
+#include "os.h"
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* Fails to compile where off_t stayed 32-bit (see internal.h). */
-typedef char st__off_t_is_64_bits[sizeof(off_t) >= 8 ? 1 : -1];
-
-/* The size of a regular file or block device behind fd. */
-static st_status st__source_size(int fd, uint64_t *out, st_error *err)
+/* The size of a regular file or block device behind f->fh. */
+static st_status st__source_size(const st_file *f, uint64_t *out, st_error *err)
 {
-    struct stat stbuf;
-    uint64_t size;
-    if (fstat(fd, &stbuf) != 0) {
-        int e = errno;
+    st__os_stat sb;
+    int e = st__os_fstat(f->fh, &sb);
+    if (e != 0) {
         st_status s = st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
                                "cannot stat the file: %s", strerror(e));
         if (err) err->sys_errno = e;
         return s;
     }
-    if (S_ISDIR(stbuf.st_mode)) {
+    if (sb.kind == ST__OS_DIR) {
         st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "is a directory, not a file");
         if (err) err->sys_errno = EISDIR;
         return ST_E_IO;
     }
-    if (!S_ISREG(stbuf.st_mode) && !S_ISBLK(stbuf.st_mode)) {
+    if (sb.kind != ST__OS_REG && sb.kind != ST__OS_BLK) {
         return st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
                         "not a regular file (pipes and sockets cannot be mapped; "
                         "read it into memory and use st_open_memory)");
     }
-    if (stbuf.st_size < 0)
-        return st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "negative file size");
-    size = (uint64_t)stbuf.st_size;
-    if (S_ISBLK(stbuf.st_mode)) {
-        off_t end = lseek(fd, 0, SEEK_END);
-        if (end < 0) {
-            int e = errno;
-            st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "cannot size the device: %s",
-                     strerror(e));
-            if (err) err->sys_errno = e;
-            return ST_E_IO;
-        }
-        size = (uint64_t)end;
-    }
-    *out = size;
+    *out = sb.size;
     return ST_OK;
 }
 
-st_status st__source_map_fd(st_file *f, int fd, st_error *err)
+st_status st__source_map(st_file *f, st_error *err)
 {
     uint64_t size;
     void *p;
-    st_status s = st__source_size(fd, &size, err);
+    int e;
+    st_status s = st__source_size(f, &size, err);
     if (s != ST_OK) return s;
-    f->fd = fd;
     /* ST_OK sets size; the analyzer does not inline the variadic st__fail (never
      * ST_OK here). NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
     f->size = size;
@@ -72,9 +51,8 @@ st_status st__source_map_fd(st_file *f, int fd, st_error *err)
                         "file of %llu bytes is larger than this process can map",
                         (unsigned long long)size);
     }
-    p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-        int e = errno;
+    e = st__os_map(f->fh, size, &p);
+    if (e != 0) {
         st__fail(err, e == ENOMEM ? ST_E_TOO_BIG : ST_E_IO, ST__NO_OFFSET, NULL, 0,
                  "cannot map %llu bytes: %s", (unsigned long long)size, strerror(e));
         if (err) err->sys_errno = e;
@@ -87,14 +65,13 @@ st_status st__source_map_fd(st_file *f, int fd, st_error *err)
     return ST_OK;
 }
 
-st_status st__source_read_fd(st_file *f, int fd, st_error *err)
+st_status st__source_read(st_file *f, st_error *err)
 {
     uint64_t size, done = 0;
     unsigned char probe;
     int e;
-    st_status s = st__source_size(fd, &size, err);
+    st_status s = st__source_size(f, &size, err);
     if (s != ST_OK) return s;
-    f->fd = fd;
     /* ST_OK sets size; the analyzer does not inline the variadic st__fail (never
      * ST_OK here). NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign) */
     f->size = size;
@@ -111,7 +88,7 @@ st_status st__source_read_fd(st_file *f, int fd, st_error *err)
                             "cannot allocate %llu bytes to read the file into",
                             (unsigned long long)size);
         f->owned_len = (size_t)size;
-        e = st__pread_full(fd, f->owned, size, 0, &done);
+        e = st__os_pread(f->fh, f->owned, size, 0, &done);
         if (e != 0) {
             st__fail(err, ST_E_IO, done, NULL, 0, "reading the file failed at byte %llu: %s",
                      (unsigned long long)done, strerror(e));
@@ -128,7 +105,7 @@ st_status st__source_read_fd(st_file *f, int fd, st_error *err)
         f->bytes = (const unsigned char *)f->owned;
     }
     /* one byte more must be end of file, or the file grew while being read */
-    e = st__pread_full(fd, &probe, 1, size, &done);
+    e = st__os_pread(f->fh, &probe, 1, size, &done);
     if (e == 0 && done != 0) {
         st__fail(err, ST_E_IO, size, NULL, 0,
                  "the file grew while being read: it had %llu bytes when opened",
@@ -136,23 +113,23 @@ st_status st__source_read_fd(st_file *f, int fd, st_error *err)
         if (err) err->sys_errno = EIO;
         return ST_E_IO;
     }
-    /* the handle no longer needs the descriptor */
-    if (f->own_fd) close(fd);
-    f->fd = -1;
-    f->own_fd = 0;
+    /* below 8 bytes the open's sniffing still reads the file: close it then */
+    if (size >= 8) {
+        st__os_close(f->fh);
+        f->fh = ST__FH_NONE;
+    }
     return ST_OK;
 }
 
 void st__source_release(st_file *f)
 {
-    if (f->map_addr) munmap(f->map_addr, f->map_len);
+    st__os_unmap(f->map_addr, f->map_len);
     f->map_addr = NULL;
     f->map_len = 0;
     st__free(&f->alloc, f->owned, f->owned_len);
     f->owned = NULL;
     f->owned_len = 0;
-    if (f->own_fd && f->fd >= 0) close(f->fd);
-    f->fd = -1;
-    f->own_fd = 0;
+    st__os_close(f->fh);
+    f->fh = ST__FH_NONE;
     f->bytes = NULL;
 }

@@ -609,8 +609,70 @@ static void test_unsafe_paths(void **state)
     /* names that merely contain dots are fine (lazy: nothing opened) */
     {
         st_error e;
-        const char *ok = "{\"weight_map\": {\"a\": \"..x/y..z/.w\", \"b\": \"x...\"}}";
+        const char *ok = "{\"weight_map\": {\"a\": \"..x/y..z/.w\", \"b\": \"x...y\"}}";
         expect_status("dots", open_text(ok, strlen(ok), &e), &e, ST_OK);
+    }
+}
+
+/* The rules of Windows file names, refused on every host (an index means the
+ * same everywhere), each with its message and the shard path's offset. */
+static void test_windows_paths(void **state)
+{
+    static const struct {
+        const char *path; /* as written in the JSON string */
+        const char *msg;
+    } bad[] = {
+        {"C:x.safetensors", "drive letter"},
+        {"C:/x.safetensors", "drive letter"},
+        {"c:", "':'"},
+        {"a.safetensors:stream", "alternate data stream"},
+        {"sub/a:b", "':'"},
+        {"\\\\\\\\server\\\\share\\\\x", "backslash"},
+        {"\\\\\\\\?\\\\C:\\\\x", "backslash"},
+        {"//server/share/x", "absolute"},
+        {"CON", "Windows device"},
+        {"con.safetensors", "Windows device"},
+        {"sub/NUL.tar.gz", "Windows device"},
+        {"Aux", "Windows device"},
+        {"prn.x", "Windows device"},
+        {"COM1.safetensors", "Windows device"},
+        {"lpt9", "Windows device"},
+        {"COM0", "Windows device"},
+        {"LPT\xc2\xb9.safetensors", "Windows device"},
+        {"com\xc2\xb3", "Windows device"},
+        {"CON .safetensors", "Windows device"},
+        {"x.safetensors.", "ending in a dot or a space"},
+        {"x.safetensors ", "ending in a dot or a space"},
+        {"sub./x", "ending in a dot or a space"},
+        {"sub /x", "ending in a dot or a space"},
+        {"x...", "ending in a dot or a space"},
+        {"a<b", "Windows forbids"},
+        {"a>b", "Windows forbids"},
+        {"a\\\"b", "Windows forbids"},
+        {"a|b", "Windows forbids"},
+        {"a?b", "Windows forbids"},
+        {"a*b", "Windows forbids"},
+        {"a\\tb", "Windows forbids"},
+        {"a\\u001fb", "Windows forbids"},
+        {"a\\u007fb", "Windows forbids"},
+    };
+    static const char *const ok[] = {
+        "console.safetensors", "CONx", "nul_free.safetensors", "COM10", "LPT", "com",
+        "sub.d/x.safetensors", "a b/c d.safetensors", "auxiliary/x", ".hidden/x",
+        "\xc3\xa9t\xc3\xa9.safetensors", "COM\xc2\xb4", "x.y.z",
+    };
+    size_t i;
+    char text[256], at[64];
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "{\"weight_map\": {\"a.weight\": \"%s\"}}", bad[i].path);
+        snprintf(at, sizeof at, "\"%s", bad[i].path); /* the value's opening quote */
+        bad_index(text, ST_E_NAME, at, 0, "a.weight", bad[i].msg);
+    }
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        st_error e;
+        snprintf(text, sizeof text, "{\"weight_map\": {\"a.weight\": \"%s\"}}", ok[i]);
+        expect_status(text, open_text(text, strlen(text), &e), &e, ST_OK);
     }
 }
 
@@ -1358,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_lru_order),
         cmocka_unit_test(test_validate_all),
         cmocka_unit_test(test_unsafe_paths),
+        cmocka_unit_test(test_windows_paths),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_schema),
         cmocka_unit_test(test_duplicates),
