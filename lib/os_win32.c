@@ -144,6 +144,7 @@ int st__os_open(const char *path, unsigned flags, st__fh *out)
     wchar_t w[ST__PATH_MAX];
     HANDLE h = INVALID_HANDLE_VALUE;
     int e = st__os_widen(path, w, ST__PATH_MAX, NULL);
+    *out = ST__FH_NONE;
     if (e != 0) return e;
     e = st__os_open_w(w, flags, &h);
     if (e != 0) return e;
@@ -238,6 +239,7 @@ int st__os_adopt_fd(int fd, int own, st__fh *out)
     HANDLE dup = INVALID_HANDLE_VALUE, self = GetCurrentProcess();
     intptr_t osh;
     int e = 0;
+    *out = ST__FH_NONE;
     ST__CRT_QUIET_BEGIN;
     osh = _get_osfhandle(fd);
     if (osh == -1 || osh == -2) /* -2: a descriptor with no stream (no console) */
@@ -268,9 +270,10 @@ int st__os_fstat(st__fh h, st__os_stat *out)
 {
     BY_HANDLE_FILE_INFORMATION fi;
     DWORD type = GetFileType(ST__H(h));
+    out->kind = ST__OS_OTHER;
+    out->size = 0;
     if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR)
         return st__os_errno(GetLastError());
-    out->size = 0;
     if (type != FILE_TYPE_DISK) { /* pipes, consoles, sockets */
         out->kind = ST__OS_OTHER;
         return 0;
@@ -291,6 +294,7 @@ int st__os_path_kind(const char *path, int *kind)
     st__os_stat st;
     HANDLE h;
     int e = st__os_widen(path, w, ST__PATH_MAX, NULL);
+    *kind = ST__OS_OTHER;
     if (e != 0) return e;
     /* a handle, not GetFileAttributesW: that one describes a link itself,
      * and links must be followed */
@@ -308,6 +312,8 @@ int st__os_pread(st__fh h, void *dst, uint64_t size, uint64_t off, uint64_t *don
 {
     unsigned char *p = (unsigned char *)dst;
     *done = 0;
+    /* Windows file offsets are signed 64-bit */
+    if (size > (uint64_t)INT64_MAX || off > (uint64_t)INT64_MAX - size) return EOVERFLOW;
     while (*done < size) {
         /* the offset travels in the OVERLAPPED: no shared file position */
         OVERLAPPED ov;
@@ -375,6 +381,8 @@ int st__os_map(st__fh h, uint64_t size, void **addr)
     HANDLE m;
     void *p;
     DWORD e;
+    *addr = NULL;
+    if (size == 0 || size > (uint64_t)SIZE_MAX) return ENOMEM;
     /* size 0 maps the whole file: a file that shrank since it was sized is
      * then too short for the view, which fails instead of mapping past the end */
     m = CreateFileMappingW(ST__H(h), NULL, PAGE_READONLY, 0, 0, NULL);
@@ -499,6 +507,7 @@ struct st__os_lock {
 int st__os_lock_new(const st_allocator *a, st__os_lock **out)
 {
     st__os_lock *l = (st__os_lock *)st__malloc(a, sizeof *l);
+    *out = NULL;
     if (!l) return ENOMEM;
     InitializeSRWLock(&l->mu);
     InitializeConditionVariable(&l->cv);
