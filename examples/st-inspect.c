@@ -17,7 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <io.h>
+#include <shellapi.h> /* after windows.h */
+#else
 #include <sys/stat.h>
+#endif
 
 #define PROG "st-inspect"
 
@@ -527,6 +536,11 @@ static int print_json(const st_file *f)
 static st_status open_file(st_file **f, const char *path, const st_open_options *base,
                            st_error *err)
 {
+#if defined(_WIN32)
+    /* no FIFO to block on; and _open would take path in the ANSI code page,
+     * while the library takes UTF-8 */
+    return st_open_path(f, path, base, err);
+#else
     st_open_options o = *base;
     int fd;
     do {
@@ -535,6 +549,7 @@ static st_status open_file(st_file **f, const char *path, const st_open_options 
     if (fd < 0) return st_open_path(f, path, base, err);
     o.flags |= ST_OPEN_CLOSE_FD; /* closed by st_close(), or on failure */
     return st_open_fd(f, fd, &o, err);
+#endif
 }
 
 /* ---------------------------------------------------------------- sharded models */
@@ -542,10 +557,22 @@ static st_status open_file(st_file **f, const char *path, const st_open_options 
 /* A *.json file (an index) or a directory is a sharded model. */
 static int is_model_path(const char *path)
 {
+#if defined(_WIN32)
+    wchar_t w[4096];
+    DWORD a;
+#else
     struct stat sb;
+#endif
     size_t n = strlen(path);
     if (n >= 5 && strcmp(path + n - 5, ".json") == 0) return 1;
+#if defined(_WIN32)
+    /* paths are UTF-8 (see utf8_args) */
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)) return 0;
+    a = GetFileAttributesW(w);
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+#else
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+#endif
 }
 
 /* Opens the model with every shard checked first (so nothing is printed for a
@@ -730,6 +757,31 @@ static int dump_named(const char *path, const char *name, uint64_t limit,
 
 /* ---------------------------------------------------------------- main */
 
+#if defined(_WIN32)
+/* The arguments in UTF-8, the encoding of the library's paths (argv is in
+ * the ANSI code page, which cannot spell most names). Kept until exit. */
+static char **utf8_args(int *argc)
+{
+    int n, i;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **v;
+    if (!w) return NULL;
+    v = (char **)calloc((size_t)n + 1, sizeof *v);
+    for (i = 0; v && i < n; i++) {
+        int len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, NULL, 0, NULL, NULL);
+        v[i] = len > 0 ? (char *)malloc((size_t)len) : NULL;
+        if (!v[i] || !WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, v[i], len,
+                                          NULL, NULL)) {
+            v = NULL; /* the rest leaks: the program stops */
+            break;
+        }
+    }
+    LocalFree(w);
+    if (v) *argc = n;
+    return v;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
@@ -739,7 +791,19 @@ int main(int argc, char **argv)
     uint64_t limit = UINT64_MAX;
     /* File names are collected in place at the front of argv (a slot is only
      * rewritten after it has been read). */
-    char **files = argv + 1;
+    char **files;
+
+#if defined(_WIN32)
+    /* the same bytes as elsewhere: no CR before each LF */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+    argv = utf8_args(&argc);
+    if (!argv) {
+        fprintf(stderr, PROG ": the command line cannot be converted to UTF-8\n");
+        return 2;
+    }
+#endif
+    files = argv + 1;
 
     /* Options may come before or after the files; "--" ends them. */
     for (i = 1; i < argc; i++) {
