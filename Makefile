@@ -284,6 +284,89 @@ check-s390x:
 	    CC=s390x-linux-gnu-gcc AR=s390x-linux-gnu-ar WERROR=1 tests
 	ST_TEST_WRAPPER="qemu-s390x -L /" sh tests/run.sh build/s390x
 
+# ---------------------------------------------------------------- Windows
+# make windows: cross-built with mingw-w64 (x86_64-w64-mingw32-gcc) into
+# build/windows/: libsafetensors-$(VERSION_MAJOR).dll with its import library
+# libsafetensors.dll.a (objects built with ST_BUILDING_DLL: only the ST_API
+# functions are exported), the static libsafetensors.a (objects without it),
+# st-inspect.exe, make-sample.exe, quickstart.exe (static, as elsewhere) and
+# quickstart-dll.exe (through the DLL). Windows programs using the static
+# library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
+# (%zu, %llu) rather than msvcrt's.
+# check-windows: the cmocka suites and tests/check_inspect.sh under wine (a
+# prefix in build/windows/wineprefix), against a static cmocka built from
+# Debian's source package (tests/windows_cmocka.sh); installs its Debian
+# packages first (tests/deps.sh windows, as root).
+.PHONY: windows check-windows
+WB        = build/windows
+W_CC      = x86_64-w64-mingw32-gcc
+W_AR      = x86_64-w64-mingw32-ar
+W_CFLAGS  = $(CSTD) $(OPT) $(WARN) -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -isystem $(WB)/sysinc
+W_LIBS    = -lbcrypt
+W_DLL     = $(WB)/libsafetensors-$(VERSION_MAJOR).dll
+W_IMPLIB  = $(WB)/libsafetensors.dll.a
+W_STATIC  = $(WB)/libsafetensors.a
+W_DLL_OBJS = $(patsubst lib/%.c,$(WB)/obj-dll/%.o,$(LIB_SRCS))
+W_OBJS    = $(patsubst lib/%.c,$(WB)/obj/%.o,$(LIB_SRCS))
+W_EXAMPLES = $(patsubst examples/%.c,$(WB)/%.exe,$(EXAMPLE_SRCS)) $(WB)/quickstart-dll.exe
+W_TESTS   = $(patsubst tests/%.c,$(WB)/tests/%.exe,$(TEST_SRCS))
+W_CMOCKA  = $(WB)/cmocka/lib/libcmocka-static.a
+W_ENV     = WINEPREFIX=$(CURDIR)/$(WB)/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+
+# jsmn.h is a header-only Debian package under /usr/include, which the cross
+# compiler does not search: that one header through a private directory
+$(WB)/sysinc/jsmn.h:
+	@mkdir -p $(@D)
+	@test -f /usr/include/jsmn.h || { echo "windows: /usr/include/jsmn.h missing (sh tests/deps.sh build)"; exit 1; }
+	ln -sf /usr/include/jsmn.h $@
+
+$(WB)/obj-dll/%.o: lib/%.c $(LIB_HDRS) $(WB)/sysinc/jsmn.h
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -Ilib -DST_BUILDING_DLL $(CFLAGS) -c -o $@ $<
+
+$(WB)/obj/%.o: lib/%.c $(LIB_HDRS) $(WB)/sysinc/jsmn.h
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -Ilib $(CFLAGS) -c -o $@ $<
+
+$(W_DLL): $(W_DLL_OBJS)
+	$(W_CC) -shared -o $@ -Wl,--out-implib,$(W_IMPLIB) $(W_DLL_OBJS) $(W_LIBS) $(LDFLAGS)
+
+$(W_IMPLIB): $(W_DLL)
+
+$(W_STATIC): $(W_OBJS)
+	rm -f $@
+	$(W_AR) rcs $@ $(W_OBJS)
+
+$(WB)/quickstart-dll.exe: examples/quickstart.c $(W_IMPLIB) $(HDR)
+	$(W_CC) $(W_CFLAGS) $(CFLAGS) -o $@ $< $(W_IMPLIB) $(LDFLAGS)
+
+$(WB)/%.exe: examples/%.c $(W_STATIC) $(HDR)
+	$(W_CC) $(W_CFLAGS) $(CFLAGS) -o $@ $< $(W_STATIC) $(W_LIBS) $(LDFLAGS)
+
+windows: $(W_DLL) $(W_IMPLIB) $(W_STATIC) $(W_EXAMPLES)
+
+$(W_CMOCKA):
+	@sh tests/windows_cmocka.sh $(WB)
+
+# static: no DLL of the toolchain (winpthread) to put beside each program
+$(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS) $(W_CMOCKA)
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -Ilib -Itests/support -I$(WB)/cmocka/include $(CFLAGS) -o $@ \
+	    $< $(TEST_SUPPORT) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
+
+check-windows:
+	@sh tests/deps.sh windows
+	$(MAKE) --no-print-directory WERROR=1 windows $(W_TESTS) build/convert_ref.bin
+	@sh tests/check_windows_exports.sh $(W_DLL) $(W_STATIC)
+	@sh tests/wine_prefix.sh $(WB)/wineprefix
+	$(W_ENV) ST_TEST_WRAPPER=wine sh tests/run.sh $(WB)
+	$(W_ENV) ST_TEST_WRAPPER=wine sh tests/check_inspect.sh $(WB)
+	@$(W_ENV) wine $(WB)/quickstart-dll.exe >$(WB)/quickstart-dll.out 2>&1 && \
+	    $(W_ENV) wine $(WB)/quickstart.exe >$(WB)/quickstart.out 2>&1 && \
+	    cmp -s $(WB)/quickstart.out $(WB)/quickstart-dll.out || \
+	    { cat $(WB)/quickstart-dll.out; echo "check-windows: quickstart through the DLL failed or differs from the static build"; exit 1; }
+	@echo "check-windows: quickstart through $(notdir $(W_DLL)): the same output as the static build"
+
 # ---------------------------------------------------------------- fuzzing
 # fuzz-replay: the fuzz target with a plain driver under ASan+UBSan (gcc or clang),
 # over the seeds, the kept corpus and the regression cases (expected statuses).
