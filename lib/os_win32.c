@@ -101,6 +101,27 @@ static int st__os_narrow(const wchar_t *w, char *out, int cap)
 
 /* ---------------------------------------------------------------- files */
 
+/* The errno of a failed open of wpath. Windows says "path not found" where
+ * a component before the last is a file; POSIX says ENOTDIR, which names the
+ * mistake: said so when an existing prefix of the path is not a directory. */
+static int st__os_open_errno(const wchar_t *wpath, DWORD e)
+{
+    wchar_t w[ST__PATH_MAX];
+    size_t n = wcslen(wpath);
+    if (e != ERROR_PATH_NOT_FOUND || n >= ST__PATH_MAX) return st__os_errno(e);
+    memcpy(w, wpath, (n + 1) * sizeof *w);
+    while (n > 0) {
+        DWORD a;
+        while (n > 0 && w[n - 1] != L'\\' && w[n - 1] != L'/') n--;
+        while (n > 0 && (w[n - 1] == L'\\' || w[n - 1] == L'/')) n--;
+        if (n == 0 || w[n - 1] == L':') break;
+        w[n] = L'\0';
+        a = GetFileAttributesW(w);
+        if (a != INVALID_FILE_ATTRIBUTES) return (a & FILE_ATTRIBUTE_DIRECTORY) ? ENOENT : ENOTDIR;
+    }
+    return ENOENT;
+}
+
 static int st__os_open_w(const wchar_t *wpath, unsigned flags, HANDLE *out)
 {
     const DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
@@ -115,7 +136,7 @@ static int st__os_open_w(const wchar_t *wpath, unsigned flags, HANDLE *out)
          * only then: for a process holding the backup privilege they also
          * bypass the file's access checks. The directory is then reported
          * by st__os_fstat, so that callers say "is a directory". */
-        if (e != ERROR_ACCESS_DENIED) return st__os_errno(e);
+        if (e != ERROR_ACCESS_DENIED) return st__os_open_errno(wpath, e);
         a = GetFileAttributesW(wpath);
         if (a == INVALID_FILE_ATTRIBUTES || !(a & FILE_ATTRIBUTE_DIRECTORY)) return EACCES;
         h = CreateFileW(wpath, GENERIC_READ, share, NULL, OPEN_EXISTING,
@@ -200,7 +221,7 @@ int st__os_dir_final(const char *dir, char *out)
     h = CreateFileW(w, FILE_READ_ATTRIBUTES,
                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
                     FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    if (h == INVALID_HANDLE_VALUE) return st__os_errno(GetLastError());
+    if (h == INVALID_HANDLE_VALUE) return st__os_open_errno(w, GetLastError());
     if (!GetFileInformationByHandle(h, &fi))
         e = st__os_errno(GetLastError());
     else if (!(fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))
@@ -242,11 +263,34 @@ int st__os_adopt_fd(int fd, int own, st__fh *out)
     *out = ST__FH_NONE;
     ST__CRT_QUIET_BEGIN;
     osh = _get_osfhandle(fd);
-    if (osh == -1 || osh == -2) /* -2: a descriptor with no stream (no console) */
+    if (osh == -1 || osh == -2) { /* -2: a descriptor with no stream (no console) */
         e = EBADF;
-    else if (!DuplicateHandle(self, (HANDLE)osh, self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
-        e = st__os_errno(GetLastError());
-    /* the private duplicate makes the descriptor useless to the library */
+    } else if (GetFileType((HANDLE)osh) != FILE_TYPE_DISK) {
+        /* pipes and the like: no position to keep apart, nothing to reopen */
+        if (!DuplicateHandle(self, (HANDLE)osh, self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+            e = st__os_errno(GetLastError());
+    } else {
+        /* A new open of the same file, not a duplicate: a duplicate shares the
+         * file position, which every ReadFile moves, even one given an offset,
+         * and the caller's position must stay where it is. A new open checks
+         * the file's permissions, not the descriptor's: first a read of 0
+         * bytes at the current position (it moves nothing) fails where the
+         * descriptor cannot read. */
+        char c;
+        DWORD got = 0;
+        if (!ReadFile((HANDLE)osh, &c, 0, &got, NULL)) {
+            e = st__os_errno(GetLastError());
+        } else {
+            dup = ReOpenFile((HANDLE)osh, GENERIC_READ,
+                             FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+            /* not reopenable (another handle's sharing mode, say): a
+             * duplicate still reads right, only the position moves */
+            if (dup == INVALID_HANDLE_VALUE &&
+                !DuplicateHandle(self, (HANDLE)osh, self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+                e = st__os_errno(GetLastError());
+        }
+    }
+    /* the library's own handle makes the descriptor useless to it */
     if (own && osh != -1) _close(fd);
     ST__CRT_QUIET_END;
     if (e != 0) return e;
@@ -301,7 +345,7 @@ int st__os_path_kind(const char *path, int *kind)
     h = CreateFileW(w, FILE_READ_ATTRIBUTES,
                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
                     FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    if (h == INVALID_HANDLE_VALUE) return st__os_errno(GetLastError());
+    if (h == INVALID_HANDLE_VALUE) return st__os_open_errno(w, GetLastError());
     e = st__os_fstat((st__fh)h, &st);
     CloseHandle(h);
     if (e == 0) *kind = st.kind;
