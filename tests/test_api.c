@@ -12,6 +12,7 @@
 
 #include <safetensors.h>
 #include "stt.h"
+#include "stt_os.h"
 
 /* Views need the element's natural alignment (its size; 4 for C64), the same
  * on every ABI (i386 aligns double and int64_t to 4 in structs: not enough). */

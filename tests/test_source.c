@@ -18,6 +18,7 @@
 
 #include <safetensors.h>
 #include "stt.h"
+#include "stt_os.h"
 
 static const char VALID_HDR[] =
     "{\"__metadata__\":{\"format\":\"pt\"},"
@@ -303,7 +304,10 @@ static void test_fd_close_fd_on_failure(void **state)
     o.flags = ST_OPEN_CLOSE_FD | ST_LENIENT_TRAILING_BYTES;
     expect_status("owned fd, lenient", st_open_fd(&f, fd, &o, &e), &e, ST_OK);
     assert_int_equal(st_file_trailing_bytes(f), 1);
-    assert_true(fd_is_open(fd));
+    /* Windows: the handle keeps a duplicate of the descriptor's OS handle, and
+     * the owned descriptor is closed at once */
+    if (STT_WINDOWS) assert_true(fd_is_closed(fd));
+    else assert_true(fd_is_open(fd));
     st_close(f);
     assert_true(fd_is_closed(fd));
     stt_remove_temp(p1);
