@@ -348,11 +348,13 @@ windows: $(W_DLL) $(W_IMPLIB) $(W_STATIC) $(W_EXAMPLES)
 $(W_CMOCKA):
 	@sh tests/windows_cmocka.sh $(WB)
 
-# static: no DLL of the toolchain (winpthread) to put beside each program
+# static: no DLL of the toolchain (winpthread) to put beside each program;
+# binmode.o: open() and fopen() default to binary, as on POSIX (tests/support/stt_os.h)
+W_BINMODE = $(shell $(W_CC) -print-file-name=binmode.o)
 $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS) $(W_CMOCKA)
 	@mkdir -p $(@D)
-	$(W_CC) $(W_CFLAGS) -Ilib -Itests/support -I$(WB)/cmocka/include $(CFLAGS) -o $@ \
-	    $< $(TEST_SUPPORT) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
+	$(W_CC) $(W_CFLAGS) -D_FILE_OFFSET_BITS=64 -Ilib -Itests/support -I$(WB)/cmocka/include $(CFLAGS) -o $@ \
+	    $< $(TEST_SUPPORT) $(W_BINMODE) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
 
 check-windows:
 	@sh tests/deps.sh windows
