@@ -113,11 +113,24 @@ static int parse_u64(const char *s, uint64_t limit, uint64_t *out)
 static int g_out_failed;
 static int g_out_errno;
 
+/* errno after a failed write to stdout. The C runtime of Windows says EINVAL
+ * for a pipe whose reader has gone (ERROR_NO_DATA; wine: ERROR_PIPE_NOT_CONNECTED):
+ * that is EPIPE. */
+static int out_errno(void)
+{
+#if defined(_WIN32)
+    if (errno == EINVAL && (_doserrno == ERROR_NO_DATA || _doserrno == ERROR_BROKEN_PIPE ||
+                            _doserrno == ERROR_PIPE_NOT_CONNECTED))
+        return EPIPE;
+#endif
+    return errno;
+}
+
 static int out_ok(void)
 {
     if (!g_out_failed && ferror(stdout)) {
         g_out_failed = 1;
-        g_out_errno = errno;
+        g_out_errno = out_errno();
     }
     return !g_out_failed;
 }
@@ -130,7 +143,7 @@ static int out_finish(void)
     out_ok();
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
-    e = errno ? errno : g_out_errno;
+    e = errno ? out_errno() : g_out_errno;
     if (g_out_failed && g_out_errno == EPIPE) e = EPIPE;
     if (e != EPIPE)
         fprintf(stderr, PROG ": error writing to stdout: %s\n", e ? strerror(e) : "write failed");
