@@ -8,6 +8,9 @@
 # ST_TEST_WRAPPER: a command the programs run under, split on spaces (as for
 # tests/run.sh: "qemu-i386 -L /" in make check-m32 on a host whose kernel
 # cannot run i386 programs).
+# Windows builds (make check-windows, ST_TEST_WRAPPER=wine): the programs are
+# st-inspect.exe and make-sample.exe, used when the plain names are absent;
+# unix absolute paths reach them through wine's Z: drive.
 # Ends with one line "check_inspect: N passed, M failed"; exits 1 if M > 0.
 set -u
 B=${1:?usage: check_inspect.sh BUILD_DIR}
@@ -20,8 +23,10 @@ finish() {
     exit $?
 }
 
+EXE=""
+[ ! -e "$B/st-inspect" ] && [ -e "$B/st-inspect.exe" ] && EXE=.exe
 for prog in st-inspect make-sample; do
-    if [ ! -x "$B/$prog" ]; then
+    if [ ! -x "$B/$prog$EXE" ]; then
         echo "check_inspect: $B/$prog is not built (make B=$B examples)"
         nfail=1; finish
     fi
@@ -32,8 +37,8 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 
 BDIR=$(cd "$B" && pwd)
-INSPECT=$BDIR/st-inspect
-MAKE_SAMPLE=$BDIR/make-sample
+INSPECT=$BDIR/st-inspect$EXE
+MAKE_SAMPLE=$BDIR/make-sample$EXE
 tmp=$(mktemp -d)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
@@ -291,6 +296,16 @@ run "$INSPECT" --check "$S"
 expect_rc "check: sample" 0
 expect "check: sample: stderr empty" empty "$tmp/err"
 expect "check: sample: ok line" has "$tmp/out" "$S: ok"
+
+# a file name outside ASCII (UTF-8; Windows: converted to UTF-16 by the library)
+U="$tmp/tëst-数据 λ.safetensors"
+cp "$S" "$U"
+run "$INSPECT" --check "$U"
+expect_rc "check: non-ASCII file name" 0
+expect "check: non-ASCII file name: the name as given" has "$tmp/out" "$U: ok ("
+rm -f "$U"
+run "$INSPECT" --check "$U"
+expect_error "check: non-ASCII missing file" "$U" "ST_E_IO"
 
 run "$INSPECT" --json "$S"
 expect_rc "json: sample" 0
