@@ -294,7 +294,8 @@ check-s390x:
 # library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
 # (%zu, %llu) rather than msvcrt's.
 # check-windows: the cmocka suites and tests/check_inspect.sh under wine (a
-# prefix in build/windows/wineprefix), against a static cmocka built from
+# prefix in build/windows/wineprefix; a UTF-8 locale, which wine converts
+# arguments from), against a static cmocka built from
 # Debian's source package (tests/windows_cmocka.sh); installs its Debian
 # packages first (tests/deps.sh windows, as root).
 .PHONY: windows check-windows
@@ -311,7 +312,8 @@ W_OBJS    = $(patsubst lib/%.c,$(WB)/obj/%.o,$(LIB_SRCS))
 W_EXAMPLES = $(patsubst examples/%.c,$(WB)/%.exe,$(EXAMPLE_SRCS)) $(WB)/quickstart-dll.exe
 W_TESTS   = $(patsubst tests/%.c,$(WB)/tests/%.exe,$(TEST_SRCS))
 W_CMOCKA  = $(WB)/cmocka/lib/libcmocka-static.a
-W_ENV     = WINEPREFIX=$(CURDIR)/$(WB)/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+W_ENV     = WINEPREFIX=$(CURDIR)/$(WB)/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+            LANG=C.UTF-8 LC_ALL=C.UTF-8
 
 # jsmn.h is a header-only Debian package under /usr/include, which the cross
 # compiler does not search: that one header through a private directory
