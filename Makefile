@@ -6,7 +6,10 @@
 #                   clang-tidy), header as C89/C99/C++, exported symbols, install +
 #                   pkg-config, Python binding, C++ example, CMake package, man pages,
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
-#                   s390x (big-endian) under qemu, a 60 s libFuzzer run
+#                   s390x (big-endian) under qemu, Windows x64 (mingw-w64 DLL and
+#                   static builds, suites and st-inspect under wine), the portable
+#                   POSIX branch of the platform layer, a 60 s libFuzzer run
+#   make windows    the Windows x64 DLL, static library and programs, in build/windows/
 #   make fuzz       libFuzzer for FUZZ_TIME seconds;  make bench: the benchmark
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
@@ -135,6 +138,8 @@ check: check-deps
 	$(MAKE) --no-print-directory check-diff
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
+	$(MAKE) --no-print-directory check-windows
+	$(MAKE) --no-print-directory check-portable
 	$(MAKE) --no-print-directory check-fuzz
 	@echo "check: all stages passed; the cmocka suites of the gcc -Werror build:"
 	@echo "check: $$(cat build/check/test-summary)"
@@ -283,6 +288,27 @@ check-s390x:
 	PKG_CONFIG_LIBDIR=/usr/lib/s390x-linux-gnu/pkgconfig $(MAKE) --no-print-directory B=build/s390x \
 	    CC=s390x-linux-gnu-gcc AR=s390x-linux-gnu-ar WERROR=1 tests
 	ST_TEST_WRAPPER="qemu-s390x -L /" sh tests/run.sh build/s390x
+
+# check-portable: the library built with -DST_OS_PORTABLE_POSIX, which switches
+# off the Linux-only calls of lib/os_posix.c (madvise with MADV_POPULATE_READ and
+# MADV_HUGEPAGE, getentropy) and its _DEFAULT_SOURCE, so the branch macOS and the
+# BSDs take (posix_madvise, /dev/urandom, touching pages to prefetch) is built
+# with POSIX interfaces alone and passes every suite and the st-inspect checks.
+.PHONY: check-portable
+check-portable:
+	@$(MAKE) --no-print-directory B=build/portable WERROR=1 CFLAGS=-DST_OS_PORTABLE_POSIX run-tests
+	@u=$$(nm build/portable/obj/os_posix.o | sed -n 's/^ *U //p'); \
+	    for f in madvise getentropy; do if printf '%s\n' $$u | grep -qx "$$f"; then \
+	        echo "check-portable: the portable build still calls $$f"; exit 1; fi; done; \
+	    printf '%s\n' $$u | grep -qx posix_madvise || { echo "check-portable: posix_madvise not used"; exit 1; }; \
+	    echo "check-portable: os_posix.o calls posix_madvise, not madvise or getentropy"
+
+# check-nognu: no GNU-only construct of lib/ or the public header outside an #if
+# that a non-GNU compiler (MSVC first) does not take: tests/check_nognu.sh.
+# Its MSVC pass reads the mingw-w64 headers (tests/deps.sh windows).
+.PHONY: check-nognu
+check-nognu:
+	@sh tests/check_nognu.sh
 
 # ---------------------------------------------------------------- Windows
 # make windows: cross-built with mingw-w64 (x86_64-w64-mingw32-gcc) into

@@ -164,10 +164,12 @@ st_status st__open_handle(st_file **out, st__fh h, const st_open_options *opts,
 {
     st__opts o;
     st_status s = st__read_options(opts, &o, err);
-    if (s != ST_OK) {
+    if (s != ST_OK || !out) {
         st__os_close(h);
-        return s;
+        return s != ST_OK ? s : st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                                         "out is NULL");
     }
+    *out = NULL;
     return st__open_owned(out, h, &o, err);
 }
 
@@ -181,11 +183,12 @@ st_status st_open_fd(st_file **out, int fd, const st_open_options *opts, st_erro
     s = st__read_options(opts, &o, err);
     own = (s == ST_OK && (o.flags & ST_OPEN_CLOSE_FD)) || (s != ST_OK && opts &&
           opts->struct_size >= ST__OPT_END(flags) && (opts->flags & ST_OPEN_CLOSE_FD));
-    if (s == ST_OK && !out)
-        s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
-    if (s == ST_OK && fd < 0)
-        s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "fd %d is negative", fd);
-    if (s != ST_OK) {
+    if (s != ST_OK || !out || fd < 0) {
+        if (s == ST_OK && !out)
+            s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+        else if (s == ST_OK)
+            s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                         "fd %d is negative", fd);
         if (own && fd >= 0) st__os_close_fd(fd);
         return s;
     }

@@ -101,6 +101,8 @@ void st__os_random(void *buf, size_t n);
 
 /* A mutex with one condition variable (the sharded model's shard table). */
 typedef struct st__os_lock st__os_lock;
+/* The lock is allocated through the hook a (a->malloc_fn / free_fn directly:
+ * the platform layer uses nothing of the rest of lib/). */
 int st__os_lock_new(const st_allocator *a, st__os_lock **out);
 void st__os_lock_free(const st_allocator *a, st__os_lock *l);
 void st__os_lock_acquire(st__os_lock *l);

@@ -4,8 +4,8 @@
  * systems take is built and tested on Linux (make check-portable). */
 #if !defined(_WIN32)
 
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_* next to _POSIX_C_SOURCE */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE) && !defined(ST_OS_PORTABLE_POSIX)
+#define _DEFAULT_SOURCE 1 /* madvise(), MADV_* and getentropy() next to _POSIX_C_SOURCE */
 #endif
 #if !defined(_XOPEN_SOURCE) && !defined(__APPLE__) && !defined(__FreeBSD__)
 #define _XOPEN_SOURCE 700 /* realpath() (XSI) */
@@ -352,19 +352,20 @@ struct st__os_lock {
 
 int st__os_lock_new(const st_allocator *a, st__os_lock **out)
 {
-    st__os_lock *l = (st__os_lock *)st__malloc(a, sizeof *l);
+    /* the hook itself, not alloc.c: the platform layer sits below the rest */
+    st__os_lock *l = (st__os_lock *)a->malloc_fn(a->ctx, sizeof *l);
     int e;
     *out = NULL;
     if (!l) return ENOMEM;
     e = pthread_mutex_init(&l->mu, NULL);
     if (e) {
-        st__free(a, l, sizeof *l);
+        a->free_fn(a->ctx, l, sizeof *l);
         return e;
     }
     e = pthread_cond_init(&l->cv, NULL);
     if (e) {
         pthread_mutex_destroy(&l->mu);
-        st__free(a, l, sizeof *l);
+        a->free_fn(a->ctx, l, sizeof *l);
         return e;
     }
     *out = l;
@@ -376,7 +377,7 @@ void st__os_lock_free(const st_allocator *a, st__os_lock *l)
     if (!l) return;
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
-    st__free(a, l, sizeof *l);
+    a->free_fn(a->ctx, l, sizeof *l);
 }
 
 void st__os_lock_acquire(st__os_lock *l) { pthread_mutex_lock(&l->mu); }

@@ -550,7 +550,8 @@ struct st__os_lock {
 
 int st__os_lock_new(const st_allocator *a, st__os_lock **out)
 {
-    st__os_lock *l = (st__os_lock *)st__malloc(a, sizeof *l);
+    /* the hook itself, not alloc.c: the platform layer sits below the rest */
+    st__os_lock *l = (st__os_lock *)a->malloc_fn(a->ctx, sizeof *l);
     *out = NULL;
     if (!l) return ENOMEM;
     InitializeSRWLock(&l->mu);
@@ -562,7 +563,7 @@ int st__os_lock_new(const st_allocator *a, st__os_lock **out)
 void st__os_lock_free(const st_allocator *a, st__os_lock *l)
 {
     /* an SRW lock and a condition variable hold no resource */
-    if (l) st__free(a, l, sizeof *l);
+    if (l) a->free_fn(a->ctx, l, sizeof *l);
 }
 
 void st__os_lock_acquire(st__os_lock *l)
