@@ -115,6 +115,27 @@ long sysconf(int name)
     return (long)si.dwPageSize;
 }
 
+FILE *stt_fopen_utf8(const char *path, const char *mode)
+{
+    wchar_t wp[1024], wm[16];
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wp, 1024) ||
+        !MultiByteToWideChar(CP_UTF8, 0, mode, -1, wm, 16)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return _wfopen(wp, wm);
+}
+
+int stt_unlink_utf8(const char *path)
+{
+    wchar_t wp[1024];
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wp, 1024)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return _wunlink(wp);
+}
+
 int posix_memalign(void **p, size_t align, size_t n)
 {
     *p = _aligned_malloc(n ? n : 1, align);

@@ -52,6 +52,12 @@ long sysconf(int name);
 int posix_memalign(void **p, size_t align, size_t n);
 #define stt_aligned_free(p) _aligned_free(p)
 
+/* fopen and unlink of a UTF-8 path (the library's encoding; the narrow CRT
+ * calls take the ANSI code page) */
+#include <stdio.h>
+FILE *stt_fopen_utf8(const char *path, const char *mode);
+int stt_unlink_utf8(const char *path);
+
 #else /* POSIX */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -59,6 +65,8 @@ int posix_memalign(void **p, size_t align, size_t n);
 #include <unistd.h>
 #define STT_WINDOWS 0
 #define stt_aligned_free(p) free(p)
+#define stt_fopen_utf8(path, mode) fopen((path), (mode))
+#define stt_unlink_utf8(path) unlink(path)
 #endif
 
 #endif /* STT_OS_H */
