@@ -83,7 +83,7 @@ static void rm_rf(const char *path)
 static void write_bytes(const char *dir, const char *name, const void *b, size_t n)
 {
     char *p = path_of(dir, name);
-    FILE *fp = fopen(p, "wb");
+    FILE *fp = stt_fopen_utf8(p, "wb"); /* fopen, but UTF-8 on Windows too */
     if (!fp) abort();
     if (n && fwrite(b, 1, n, fp) != n) abort();
     fclose(fp);
@@ -935,7 +935,7 @@ static void test_fifos(void **state)
     /* a FIFO where a shard or the index should be: refused, without blocking */
     {
         char *fifo = path_of(dir, "fifo.safetensors"), *fidx = path_of(dir, "f.index.json");
-        st_model *m = (st_model *)1;
+        m = (st_model *)1;
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_int_equal(mkfifo(fidx, 0600), 0);
         write_text(dir, INDEX, "{\"weight_map\": {\"x\": \"fifo.safetensors\"}}");
@@ -1068,6 +1068,43 @@ static void test_symlinks(void **state)
     rm_rf(out);
     free(dir);
     free(out);
+}
+
+/* Shard and index names outside ASCII, in UTF-8 (Windows: converted to UTF-16
+ * by the library, and final paths back to UTF-8 for the containment check). */
+#define NA_SHARD "sch\xc3\xa4rd-\xce\xbb.safetensors"
+#define NA_INDEX "\xc3\xadndex-\xe6\x95\xb0.json"
+static void test_non_ascii_names(void **state)
+{
+    char *dir = new_tmpdir(), *p;
+    st_model *m;
+    const st_file *f = NULL;
+    st_error e;
+    (void)state;
+    write_shard(dir, NA_SHARD, SH3, 1);
+    write_text(dir, INDEX, "{\"weight_map\": {\"d\": \"" NA_SHARD "\"}}");
+    m = open_ok(dir, NULL);
+    assert_string_equal(st_model_shard_name(m, 0), NA_SHARD);
+    expect_status("acquire", st_model_acquire(m, 0, &f, &e), &e, ST_OK);
+    verify_tensor(f, "d");
+    st_model_release(m, 0);
+    st_model_close(m);
+    /* an index named outside ASCII, opened by its path */
+    write_text(dir, NA_INDEX, "{\"weight_map\": {\"d\": \"" NA_SHARD "\"}}");
+    p = path_of(dir, NA_INDEX);
+    m = open_ok(p, NULL);
+    f = NULL;
+    expect_status("acquire by index path", st_model_acquire(m, 0, &f, &e), &e, ST_OK);
+    verify_tensor(f, "d");
+    st_model_release(m, 0);
+    st_model_close(m);
+    assert_int_equal(stt_unlink_utf8(p), 0);
+    free(p);
+    p = path_of(dir, NA_SHARD);
+    assert_int_equal(stt_unlink_utf8(p), 0);
+    free(p);
+    rm_rf(dir);
+    free(dir);
 }
 
 static void test_subdirectory_and_many(void **state)
@@ -1482,6 +1519,7 @@ int main(void)
         cmocka_unit_test(test_shard_mismatch),
         cmocka_unit_test(test_fifos),
         cmocka_unit_test(test_symlinks),
+        cmocka_unit_test(test_non_ascii_names),
         cmocka_unit_test(test_subdirectory_and_many),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_threads),

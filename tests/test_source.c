@@ -156,6 +156,39 @@ static void test_path_arguments(void **state)
     free(bytes);
 }
 
+/* A name outside ASCII, given in UTF-8 (Windows: converted to UTF-16 by the
+ * library); invalid UTF-8 is refused on Windows, where it names no file, and
+ * is just a missing name elsewhere. */
+static void test_path_non_ascii(void **state)
+{
+    unsigned char *bytes;
+    size_t n;
+    char dir[] = "/tmp/stt_utf8.XXXXXX", path[256], bad[256];
+    st_file *f = NULL;
+    st_error e;
+    FILE *fp;
+    (void)state;
+    bytes = stt_build_str(VALID_HDR, 24, &n);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/t\xc3\xabst-\xe6\x95\xb0\xe6\x8d\xae \xce\xbb.safetensors", dir);
+    fp = stt_fopen_utf8(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    expect_status("non-ASCII name", st_open_path(&f, path, NULL, &e), &e, ST_OK);
+    check_valid_handle(f, bytes, n);
+    st_close(f);
+    f = NULL;
+    /* a lone continuation byte */
+    snprintf(bad, sizeof bad, "%s/t\xabst.safetensors", dir);
+    expect_status("invalid UTF-8 name", st_open_path(&f, bad, NULL, &e), &e, ST_E_IO);
+    assert_null(f);
+    assert_int_equal(e.sys_errno, STT_WINDOWS ? EINVAL : ENOENT);
+    assert_int_equal(stt_unlink_utf8(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    free(bytes);
+}
+
 static void test_path_directory(void **state)
 {
     char dir[] = "/tmp/stt_dir.XXXXXX";
@@ -646,6 +679,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_valid),
         cmocka_unit_test(test_path_missing),
+        cmocka_unit_test(test_path_non_ascii),
         cmocka_unit_test(test_path_arguments),
         cmocka_unit_test(test_path_directory),
         cmocka_unit_test(test_path_short_files),
