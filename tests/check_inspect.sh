@@ -493,6 +493,44 @@ if [ -w /dev/full ]; then
     expect "stdout full: reported" has "$tmp/err" "error writing to stdout"
 fi
 
+# ---------------------------------------------------------------- sharded models
+
+# A directory with an index whose one shard is the sample; then shards that are
+# symbolic links: inside the directory (followed), out of it (refused: the
+# final path of what was opened is checked; on Windows under wine the host's
+# symbolic links resolve the same way).
+mkdir -p "$tmp/model" "$tmp/outside"
+cp "$S" "$tmp/model/a.safetensors"
+cp "$S" "$tmp/outside/x.safetensors"
+python3 - "$S" "$tmp" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+names = [k for k in json.loads(raw[8:8 + n].decode("utf-8")) if k != "__metadata__"]
+for d, shard in (("model", "a.safetensors"), ("link_in", "b.safetensors"), ("link_out", "x.safetensors")):
+    idx = {"weight_map": {k: shard for k in names}}
+    if d != "model":
+        import os; os.makedirs(sys.argv[2] + "/" + d, exist_ok=True)
+    open(sys.argv[2] + "/" + d + "/model.safetensors.index.json", "w").write(json.dumps(idx))
+PY
+ntensors=$(python3 -c "import json,struct,sys; r=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',r[:8])[0]; print(len([k for k in json.loads(r[8:8+n]) if k!='__metadata__']))" "$S")
+run "$INSPECT" --check "$tmp/model"
+expect_rc "model: a directory with an index" 0
+expect "model: ok line" has "$tmp/out" "$tmp/model: ok ($ntensors tensors in 1 shard)"
+mkdir -p "$tmp/link_in/real"
+cp "$S" "$tmp/link_in/real/a.safetensors"
+if ln -s real/a.safetensors "$tmp/link_in/b.safetensors" 2>/dev/null &&
+   ln -s "$tmp/outside/x.safetensors" "$tmp/link_out/x.safetensors" 2>/dev/null; then
+    run "$INSPECT" --check "$tmp/link_in"
+    expect_rc "model: a shard linked to a file inside the index's directory" 0
+    expect "model: linked inside: ok line" has "$tmp/out" "$tmp/link_in: ok ($ntensors tensors in 1 shard)"
+    run "$INSPECT" --check "$tmp/link_out"
+    expect_error "model: a shard linked out of the directory" "$tmp/link_out" "ST_E_NAME"
+    expect "model: the escape named" has "$tmp/err" "outside the index's directory"
+else
+    echo "check_inspect: no symbolic links here: shard links not checked"
+fi
+
 # ---------------------------------------------------------------- --dump
 
 python3 - "$tmp/dump.st" <<'PY'
