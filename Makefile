@@ -384,16 +384,26 @@ $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS
 	$(W_CC) $(W_CFLAGS) -D_FILE_OFFSET_BITS=64 -Ilib -Itests/support -I$(WB)/cmocka/include $(CFLAGS) -o $@ \
 	    $< $(TEST_SUPPORT) $(W_BINMODE) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
 
-# One wineserver for the whole stage (wineserver -p); the suites and the
+# One wineserver for the whole stage (wineserver -p; a first program starts the
+# prefix's services with no terminal or pipe to hold); the suites and the
 # st-inspect checks run side by side, their output shown after; then quickstart
 # through the DLL must print what the static build prints.
 check-windows:
 	@sh tests/deps.sh windows
 	$(MAKE) --no-print-directory -j2 WERROR=1 windows $(W_TESTS) build/convert_ref.bin
 	@sh tests/check_windows_exports.sh $(W_DLL) $(W_STATIC)
+	@echo "check-windows: lint of the Windows branches (cppcheck win64, clang-tidy for x86_64-w64-windows-gnu)"
+	@cppcheck $(filter-out --platform=unix64 --library=posix -D_POSIX_C_SOURCE=200809L,$(CPPCHECK_FLAGS)) \
+	    --platform=win64 --library=windows -D_WIN32 -D_WIN64 -D__MINGW32__ \
+	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c
+	@clang-tidy -quiet --config-file=.clang-tidy --warnings-as-errors="*" lib/os_win32.c -- \
+	    -std=c99 -Iinclude -Ilib --target=x86_64-w64-windows-gnu -isystem /usr/share/mingw-w64/include \
+	    -D__USE_MINGW_ANSI_STDIO=1 >$(WB)/clang-tidy.log 2>&1; rc=$$?; \
+	    grep -v "^[0-9]* warnings\? generated\.$$" $(WB)/clang-tidy.log; \
+	    if [ $$rc -ne 0 ]; then echo "check-windows: clang-tidy findings above"; exit 1; fi
 	@sh tests/wine_prefix.sh $(WB)/wineprefix
 	@echo "check-windows: the suites and tests/check_inspect.sh under wine"
-	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; \
+	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; wine cmd /c exit </dev/null >/dev/null 2>&1; \
 	    { sh tests/run.sh $(WB) >$(WB)/suites.log 2>&1; echo $$? >$(WB)/suites.rc; } & \
 	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; wait; \
 	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \

@@ -21,7 +21,13 @@
 #pragma comment(lib, "bcrypt")
 #endif
 
-#define ST__H(h) ((HANDLE)(h))
+/* st__fh and _get_osfhandle keep a HANDLE as an integer: converted back here
+ * only */
+static HANDLE st__os_handle(intptr_t h)
+{
+    return (HANDLE)h; /* NOLINT(performance-no-int-to-ptr): it was a pointer */
+}
+#define ST__H(h) st__os_handle(h)
 
 /* The nearest errno value of a Win32 error (callers describe it with
  * strerror). */
@@ -265,9 +271,9 @@ int st__os_adopt_fd(int fd, int own, st__fh *out)
     osh = _get_osfhandle(fd);
     if (osh == -1 || osh == -2) { /* -2: a descriptor with no stream (no console) */
         e = EBADF;
-    } else if (GetFileType((HANDLE)osh) != FILE_TYPE_DISK) {
+    } else if (GetFileType(ST__H(osh)) != FILE_TYPE_DISK) {
         /* pipes and the like: no position to keep apart, nothing to reopen */
-        if (!DuplicateHandle(self, (HANDLE)osh, self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        if (!DuplicateHandle(self, ST__H(osh), self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
             e = st__os_errno(GetLastError());
     } else {
         /* A new open of the same file, not a duplicate: a duplicate shares the
@@ -278,15 +284,15 @@ int st__os_adopt_fd(int fd, int own, st__fh *out)
          * descriptor cannot read. */
         char c;
         DWORD got = 0;
-        if (!ReadFile((HANDLE)osh, &c, 0, &got, NULL)) {
+        if (!ReadFile(ST__H(osh), &c, 0, &got, NULL)) {
             e = st__os_errno(GetLastError());
         } else {
-            dup = ReOpenFile((HANDLE)osh, GENERIC_READ,
+            dup = ReOpenFile(ST__H(osh), GENERIC_READ,
                              FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
             /* not reopenable (another handle's sharing mode, say): a
              * duplicate still reads right, only the position moves */
             if (dup == INVALID_HANDLE_VALUE &&
-                !DuplicateHandle(self, (HANDLE)osh, self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+                !DuplicateHandle(self, ST__H(osh), self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
                 e = st__os_errno(GetLastError());
         }
     }

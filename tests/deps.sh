@@ -4,7 +4,8 @@
 #   m32    gcc -m32, the i386 cmocka and qemu-user (make check-m32: qemu-i386
 #          where the kernel cannot run i386 programs)
 #   s390x  the s390x cross compiler, s390x cmocka and qemu-user (make check-s390x)
-#   windows the mingw-w64 cross compiler, wine (64-bit only), and what building
+#   windows the mingw-w64 cross compiler, wine (64-bit only), cppcheck and
+#          clang-tidy (the Windows branches linted), and what building
 #          cmocka from Debian's source package takes: cmake, dpkg-dev (make
 #          check-windows; tests/windows_cmocka.sh adds the deb-src entry)
 # As root with apt-get: installs what is missing (m32/s390x first add the foreign
@@ -51,7 +52,8 @@ s390x) foreign=s390x
                 "make check-m32: apt-get remove gcc-multilib" >&2
        fi ;;
 windows) need gcc-mingw-w64-x86-64; need wine64; need wine; need cmake; need dpkg-dev
-       need xz-utils; need python3 ;; # cmocka's source is .tar.xz; check_inspect.sh
+       need xz-utils; need python3 # cmocka's source is .tar.xz; check_inspect.sh
+       need cppcheck; need clang-tidy ;; # lint of the Windows branches
 build|check) ;;
 *)     echo "deps: unknown target '$want' (build, check, m32, s390x, windows)" >&2; exit 2 ;;
 esac
