@@ -324,7 +324,7 @@ check-nognu:
 # arguments from), against a static cmocka built from
 # Debian's source package (tests/windows_cmocka.sh); installs its Debian
 # packages first (tests/deps.sh windows, as root).
-.PHONY: windows check-windows
+.PHONY: windows windows-build check-windows
 WB        = build/windows
 W_CC      = x86_64-w64-mingw32-gcc
 W_AR      = x86_64-w64-mingw32-ar
@@ -371,7 +371,12 @@ $(WB)/quickstart-dll.exe: examples/quickstart.c $(W_IMPLIB) $(HDR)
 $(WB)/%.exe: examples/%.c $(W_STATIC) $(HDR)
 	$(W_CC) $(W_CFLAGS) $(CFLAGS) -o $@ $< $(W_STATIC) $(W_LIBS) $(LDFLAGS)
 
-windows: $(W_DLL) $(W_IMPLIB) $(W_STATIC) $(W_EXAMPLES)
+# make windows first installs what it needs (tests/deps.sh windows)
+windows:
+	@sh tests/deps.sh windows
+	@$(MAKE) --no-print-directory windows-build
+
+windows-build: $(W_DLL) $(W_IMPLIB) $(W_STATIC) $(W_EXAMPLES)
 
 $(W_CMOCKA):
 	@sh tests/windows_cmocka.sh $(WB)
@@ -390,7 +395,7 @@ $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS
 # through the DLL must print what the static build prints.
 check-windows:
 	@sh tests/deps.sh windows
-	$(MAKE) --no-print-directory -j2 WERROR=1 windows $(W_TESTS) build/convert_ref.bin
+	$(MAKE) --no-print-directory -j2 WERROR=1 windows-build $(W_TESTS) build/convert_ref.bin
 	@sh tests/check_windows_exports.sh $(W_DLL) $(W_STATIC)
 	@echo "check-windows: lint of the Windows branches (cppcheck win64, clang-tidy for x86_64-w64-windows-gnu)"
 	@cppcheck $(filter-out --platform=unix64 --library=posix -D_POSIX_C_SOURCE=200809L,$(CPPCHECK_FLAGS)) \

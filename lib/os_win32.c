@@ -181,7 +181,8 @@ int st__os_open(const char *path, unsigned flags, st__fh *out)
 
 /* The final path of h in out[ST__PATH_MAX], UTF-8, as a DOS path: "C:\..."
  * for "\\?\C:\...", "\\server\share\..." for "\\?\UNC\server\share\...".
- * A drive's root keeps its separator ("C:\"). */
+ * Normalized: links and junctions resolved, the case as stored on disk. A
+ * drive's root keeps its separator ("C:\"); no other path ends in one. */
 static int st__os_final_of(HANDLE h, char *out)
 {
     wchar_t w[ST__PATH_MAX];
@@ -197,7 +198,7 @@ static int st__os_final_of(HANDLE h, char *out)
         p += 4;
     }
     n = (DWORD)wcslen(p);
-    /* no trailing separator, except on a root ("C:\", "\\server\share\") */
+    /* no trailing separator, except on a drive's root */
     while (n > 3 && p[n - 1] == L'\\' && p[n - 2] != L':') p[--n] = L'\0';
     return st__os_narrow(p, out, ST__PATH_MAX);
 }
