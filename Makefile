@@ -8,7 +8,10 @@
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
 #                   s390x (big-endian) under qemu, Windows x64 (mingw-w64 DLL and
 #                   static builds, suites and st-inspect under wine), the portable
-#                   POSIX branch of the platform layer, a 60 s libFuzzer run
+#                   POSIX branch of the platform layer, a 60 s libFuzzer run, the
+#                   amalgamation (its own build of every suite), CMake vendoring
+#                   (add_subdirectory, FetchContent, ctest, install)
+#   make amalgamate build/amalgamation/safetensors.c + safetensors.h (one file)
 #   make windows    the Windows x64 DLL, static library and programs, in build/windows/
 #   make fuzz       libFuzzer for FUZZ_TIME seconds;  make bench: the benchmark
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
@@ -51,6 +54,16 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(patsubst lib/%.c,$(B)/obj/%.o,$(LIB_SRCS))
 LIB_HDRS := $(HDR) $(wildcard lib/*.h)
 
+# The amalgamation (tests/amalgamate.sh). AMALG=1: this build's library is the
+# amalgamation, one object compiled without -Ilib, -Iinclude or
+# -D_POSIX_C_SOURCE (it must bring its own); the suites still see lib/
+# headers for declarations (make check-amalgamation).
+AMALG_DIR := build/amalgamation
+AMALG     ?=
+ifeq ($(AMALG),1)
+LIB_OBJS := $(B)/obj/safetensors-amalgamation.o
+endif
+
 SHARED := $(B)/libsafetensors.so.$(VERSION)
 STATIC := $(B)/libsafetensors.a
 
@@ -63,7 +76,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
-        check-valgrind check-fuzz check-diff fuzz-index \
+        check-valgrind check-fuzz check-diff fuzz-index fuzz-reader \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -81,6 +94,11 @@ $(B)/obj/%.o: lib/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(B)/obj/safetensors-amalgamation.o: $(AMALG_DIR)/safetensors.c $(AMALG_DIR)/safetensors.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -fPIC -fvisibility=hidden -pthread $(CFLAGS) \
+	    -c -o $@ $<
+
 $(SHARED): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $(LIB_OBJS) $(LDFLAGS_ALL)
 	ln -sf libsafetensors.so.$(VERSION) $(B)/$(SONAME)
@@ -97,6 +115,14 @@ $(B)/%: examples/%.c $(STATIC) $(HDR)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS_ALL)
 
 examples: $(EXAMPLE_BINS)
+
+.PHONY: amalgamate
+amalgamate: $(AMALG_DIR)/safetensors.c
+
+$(AMALG_DIR)/safetensors.c: $(LIB_SRCS) $(LIB_HDRS) tests/amalgamate.sh
+	@sh tests/amalgamate.sh $(AMALG_DIR)
+
+$(AMALG_DIR)/safetensors.h: $(AMALG_DIR)/safetensors.c ;
 
 demo: all
 	$(B)/make-sample $(B)/sample.safetensors
@@ -123,6 +149,7 @@ tests: $(TEST_BINS) examples build/convert_ref.bin
 run-tests: tests
 	@sh tests/run.sh $(B)
 	@sh tests/check_inspect.sh $(B)
+	@sh tests/check_convert.sh $(B)
 
 check: check-deps
 	$(MAKE) --no-print-directory B=build/check WERROR=1 run-tests
@@ -141,6 +168,8 @@ check: check-deps
 	$(MAKE) --no-print-directory check-windows
 	$(MAKE) --no-print-directory check-portable
 	$(MAKE) --no-print-directory check-fuzz
+	$(MAKE) --no-print-directory check-amalgamation
+	$(MAKE) --no-print-directory check-vendor
 	@echo "check: all stages passed; the cmocka suites of the gcc -Werror build:"
 	@echo "check: $$(cat build/check/test-summary)"
 
@@ -176,6 +205,22 @@ check-fuzz:
 	    grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)|^Done|ERROR|SUMMARY" build/fuzz/ci-index.log; \
 	    if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/ci-index.log; \
 	        echo "check-fuzz: the index fuzzer failed (exit $$rc); the input is saved under build/fuzz/"; exit 1; fi
+
+# the amalgamation as the library of every suite (gcc -std=c99 -pedantic
+# -Werror; the run.sh count line), then tests/check_amalgamation.sh: a bare
+# `cc -c`, exports, a program built from the two files alone, regeneration
+.PHONY: check-amalgamation check-vendor
+check-amalgamation: amalgamate
+	$(MAKE) --no-print-directory B=build/amalgamation-check AMALG=1 WERROR=1 CFLAGS=-pedantic \
+	    run-tests lib
+	@sh tests/check_amalgamation.sh build/amalgamation-check
+
+# CMake: the library's own build with ctest, its install against make
+# install's (of the build/check variant), add_subdirectory and FetchContent
+# consumers (tests/check_vendor.sh)
+check-vendor:
+	@$(MAKE) --no-print-directory B=build/check WERROR=1 lib examples >/dev/null
+	@sh tests/check_vendor.sh build/check
 
 check-clang:
 	@if command -v clang >/dev/null 2>&1; then \
@@ -440,10 +485,28 @@ fuzz-replay:
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay \
 	    tests/fuzz/replay.c tests/fuzz/fuzz_open.c build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay build/fuzz/seeds tests/fuzz/corpus tests/regress
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay_reader \
+	    tests/fuzz/replay.c tests/fuzz/fuzz_reader.c build/asan/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_reader build/fuzz/seeds tests/fuzz/corpus \
+	    tests/regress tests/fuzz/reader_regress
 	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -D_POSIX_C_SOURCE=200809L -Iinclude \
 	    -o build/fuzz/replay_index tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
 	    build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_index tests/fuzz/index_seeds
+
+# the same for opening through a failing reader and from the header only
+# (tests/fuzz/fuzz_reader.c; it reads fuzz_open's corpus and seeds)
+fuzz-reader:
+	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzzlib/libsafetensors.a
+	@mkdir -p build/fuzz build/fuzz/reader-corpus
+	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
+	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Iinclude -o build/fuzz/fuzz_reader tests/fuzz/fuzz_reader.c build/fuzzlib/libsafetensors.a \
+	    -pthread
+	build/fuzz/fuzz_reader -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
+	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/reader- \
+	    $(FUZZ_ARGS) build/fuzz/reader-corpus build/fuzz/seeds tests/fuzz/corpus
 
 # the same for sharded-model indexes (tests/fuzz/fuzz_index.c)
 fuzz-index:
@@ -513,10 +576,12 @@ install: lib examples safetensors.pc cmake-config
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libsafetensors.a
 	install -m 644 $(B)/safetensors.pc $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc
 	install -m 755 $(B)/st-inspect $(DESTDIR)$(BINDIR)/st-inspect
+	install -m 755 $(B)/st-convert $(DESTDIR)$(BINDIR)/st-convert
 	install -d $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(B)/cmake/safetensors-config.cmake \
 	    $(B)/cmake/safetensors-config-version.cmake $(DESTDIR)$(CMAKEDIR)
 	install -m 644 docs/man/st-inspect.1 $(DESTDIR)$(MANDIR)/man1/st-inspect.1
+	install -m 644 docs/man/st-convert.1 $(DESTDIR)$(MANDIR)/man1/st-convert.1
 	install -m 644 docs/man/safetensors.3 $(DESTDIR)$(MANDIR)/man3/safetensors.3
 
 uninstall:
@@ -524,10 +589,12 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libsafetensors.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsafetensors.so \
 	    $(DESTDIR)$(LIBDIR)/libsafetensors.a \
-	    $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc $(DESTDIR)$(BINDIR)/st-inspect
+	    $(DESTDIR)$(PKGCONFIGDIR)/safetensors.pc $(DESTDIR)$(BINDIR)/st-inspect \
+	    $(DESTDIR)$(BINDIR)/st-convert
 	rm -f $(DESTDIR)$(CMAKEDIR)/safetensors-config.cmake \
 	    $(DESTDIR)$(CMAKEDIR)/safetensors-config-version.cmake \
-	    $(DESTDIR)$(MANDIR)/man1/st-inspect.1 $(DESTDIR)$(MANDIR)/man3/safetensors.3
+	    $(DESTDIR)$(MANDIR)/man1/st-inspect.1 $(DESTDIR)$(MANDIR)/man1/st-convert.1 \
+	    $(DESTDIR)$(MANDIR)/man3/safetensors.3
 	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 
 clean:

@@ -1,6 +1,7 @@
 /* libsafetensors benchmark: `make bench` (see docs/performance.md).
  *
  *   bench [--reps N] DIR           run everything, inputs generated under DIR
+ *                                  (--only slice: the slice and reader figures)
  *   bench --profile-open FILE [K]  open FILE K times from memory (for callgrind / perf)
  *   bench --probe-rss FILE WARM    (internal) RSS before/after one st_open_path, in a
  *                                  fresh process so earlier runs do not hide the growth
@@ -1019,6 +1020,185 @@ static void bench_convert(void)
     free(c.dst);
 }
 
+/* ------------------------------------------------------------ slices and the reader */
+
+#define SLICE_N 4096 /* a 4096 x 4096 BF16 matrix: 32 MiB */
+
+typedef struct slctx {
+    st_file *f;
+    const st_tensor *t;
+    const unsigned char *src; /* the tensor's bytes */
+    unsigned char *dst;
+    uint64_t start[2], stop[2], bytes;
+    int reader; /* 1: st_tensor_read_slice, else st_tensor_copy_slice */
+} slctx;
+
+static double run_slice(void *vp, uint64_t iters)
+{
+    slctx *c = (slctx *)vp;
+    uint64_t t0 = now_ns(), k;
+    st_error err;
+    for (k = 0; k < iters; k++) {
+        st_status s = c->reader ? st_tensor_read_slice(c->f, c->t, 2, c->start, c->stop, c->dst,
+                                                       c->bytes, &err)
+                                : st_tensor_copy_slice(c->t, 2, c->start, c->stop, c->dst, c->bytes,
+                                                       &err);
+        if (s != ST_OK) die("slice: %s", err.message);
+    }
+    sink += c->dst[c->bytes - 1];
+    return (double)(now_ns() - t0);
+}
+
+/* the plain copy of the same number of bytes, from the same matrix */
+static double run_slice_memcpy(void *vp, uint64_t iters)
+{
+    slctx *c = (slctx *)vp;
+    uint64_t t0 = now_ns(), k;
+    for (k = 0; k < iters; k++) memcpy(c->dst, c->src + SLICE_N * 2 * 1024, (size_t)c->bytes);
+    sink += c->dst[c->bytes - 1];
+    return (double)(now_ns() - t0);
+}
+
+/* the same column runs copied by a hand-written loop: the floor of the
+ * strided access itself */
+static double run_cols_loop(void *vp, uint64_t iters)
+{
+    slctx *c = (slctx *)vp;
+    uint64_t t0 = now_ns(), k, i;
+    for (k = 0; k < iters; k++)
+        for (i = 0; i < SLICE_N; i++)
+            memcpy(c->dst + i * 4096, c->src + i * SLICE_N * 2 + 1024 * 2, 4096);
+    sink += c->dst[c->bytes - 1];
+    return (double)(now_ns() - t0);
+}
+
+typedef struct memrd {
+    const unsigned char *b;
+    uint64_t blen; /* bytes held at b; the rest of the file reads as zeros */
+    uint64_t header_end, reads, bytes, data_bytes;
+} memrd;
+
+/* A reader over memory that counts calls, bytes, and bytes of the data section. */
+static int memrd_read(void *ctx, uint64_t off, void *dst, size_t size)
+{
+    memrd *r = (memrd *)ctx;
+    size_t have = off >= r->blen ? 0 : r->blen - off < size ? (size_t)(r->blen - off) : size;
+    r->reads++;
+    r->bytes += size;
+    if (off + size > r->header_end)
+        r->data_bytes += off + size - (off > r->header_end ? off : r->header_end);
+    if (have) memcpy(dst, r->b + off, have);
+    memset((unsigned char *)dst + have, 0, size - have);
+    return 0;
+}
+
+static void bench_slice(void)
+{
+    char hdr[256];
+    size_t hl, n;
+    unsigned char *file;
+    slctx c;
+    stats ta, tb, q;
+    st_error err;
+    memrd r;
+    st_reader rd = ST_READER_INIT;
+    const double bytes = (double)SLICE_N * 2 * (SLICE_N / 2); /* half the matrix: 16 MiB */
+
+    hl = (size_t)snprintf(hdr, sizeof hdr,
+                          "{\"w\":{\"dtype\":\"BF16\",\"shape\":[%d,%d],\"data_offsets\":[0,%d]}}",
+                          SLICE_N, SLICE_N, SLICE_N * SLICE_N * 2);
+    while (hl % 8) hdr[hl++] = ' ';
+    n = 8 + hl + (size_t)SLICE_N * SLICE_N * 2;
+    file = (unsigned char *)xmalloc(n);
+    for (size_t i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(file + 8, hdr, hl);
+    gen_fill(GEN_BF16, file + 8 + hl, n - 8 - hl, 11);
+    memset(&c, 0, sizeof c);
+    if (st_open_memory(&c.f, file, n, NULL, &err) != ST_OK) die("slice matrix: %s", err.message);
+    c.t = st_tensor_find(c.f, "w");
+    c.src = (const unsigned char *)c.t->data;
+    c.bytes = (uint64_t)bytes;
+    c.dst = (unsigned char *)xmalloc((size_t)c.bytes);
+    memset(c.dst, 0, (size_t)c.bytes);
+
+    /* rows [1024, 3072): one copy of 16 MiB */
+    c.start[0] = 1024; c.stop[0] = 3072; c.start[1] = 0; c.stop[1] = SLICE_N;
+    measure_pair(run_slice_memcpy, &c, run_slice, &c, 0, &ta, &tb, &q);
+    add_fig("slice_memcpy", 1, rate_of(ta, bytes), "GB/s", T_NONE, 0);
+    add_fig("slice_rows", 1, rate_of(tb, bytes), "GB/s", T_NONE, 0);
+    /* q = time(memcpy) / time(slice): the slice's speed as a fraction of memcpy's */
+    add_fig("slice_rows_ratio", 1, q, "x_memcpy", T_GE, 0.8);
+    /* columns [1024, 3072) of every row: 4096 copies of 4 KiB */
+    c.start[0] = 0; c.stop[0] = SLICE_N; c.start[1] = 1024; c.stop[1] = 3072;
+    measure_pair(run_slice_memcpy, &c, run_slice, &c, 0, &ta, &tb, &q);
+    add_fig("slice_cols", 1, rate_of(tb, bytes), "GB/s", T_NONE, 0);
+    add_fig("slice_cols_ratio", 1, q, "x_memcpy", T_GE, 0.5);
+    measure_pair(run_cols_loop, &c, run_slice, &c, 0, &ta, &tb, &q);
+    add_fig("slice_cols_loop", 1, rate_of(ta, bytes), "GB/s", T_NONE, 0);
+    add_fig("slice_cols_vs_loop", 1, q, "x_loop", T_NONE, 0);
+    /* the same column slice through a reader (memcpy behind it): merged reads
+     * of up to 8 MiB into a bounce buffer, then copied out */
+    memset(&r, 0, sizeof r);
+    r.b = file;
+    r.blen = n;
+    r.header_end = 8 + hl;
+    rd.read = memrd_read;
+    rd.ctx = &r;
+    rd.flags = ST_READER_THREAD_SAFE;
+    {
+        st_file *fr = NULL;
+        slctx cr = c;
+        if (st_open_reader(&fr, &rd, n, NULL, &err) != ST_OK) die("reader: %s", err.message);
+        cr.f = fr;
+        cr.t = st_tensor_find(fr, "w");
+        cr.reader = 1;
+        measure_pair(run_slice_memcpy, &c, run_slice, &cr, 0, &ta, &tb, &q);
+        add_fig("slice_cols_reader", 1, rate_of(tb, bytes), "GB/s", T_NONE, 0);
+        r.reads = r.bytes = 0;
+        run_slice(&cr, 1);
+        add_fig("slice_cols_reader_reads", 1, (stats){(double)r.reads, (double)r.reads,
+                                                       (double)r.reads, 1}, "reads", T_NONE, 0);
+        st_close(fr);
+    }
+    st_close(c.f);
+    free(c.dst);
+    free(file);
+
+    /* listing a 1,000-tensor file through the reader: the prefix and the
+     * header, no byte of the data section */
+    {
+        gen_model m;
+        unsigned char *head;
+        st_file *fl = NULL;
+        if (gen_model_build(&m, 1000, (uint64_t)1 << 30, HEADER_META)) die("1000-tensor model");
+        head = (unsigned char *)xmalloc(8 + m.header_len);
+        for (size_t i = 0; i < 8; i++) head[i] = (unsigned char)((uint64_t)m.header_len >> (8 * i));
+        memcpy(head + 8, m.header, m.header_len);
+        memset(&r, 0, sizeof r);
+        r.b = head; /* the data section (never written) reads as zeros, counted */
+        r.blen = 8 + m.header_len;
+        r.header_end = 8 + m.header_len;
+        rd.ctx = &r;
+        if (st_open_reader(&fl, &rd, m.file_size, NULL, &err) != ST_OK)
+            die("1000-tensor listing: %s", err.message);
+        if (st_tensor_count(fl) != 1000) die("1000-tensor listing: %llu tensors",
+                                             (unsigned long long)st_tensor_count(fl));
+        note("list1000: %llu reads, %llu bytes (header %zu bytes, file %.2f GB), %llu data bytes",
+             (unsigned long long)r.reads, (unsigned long long)r.bytes, m.header_len,
+             (double)m.file_size / GB, (unsigned long long)r.data_bytes);
+        add_fig("list1000_reads", 1000, (stats){(double)r.reads, (double)r.reads, (double)r.reads, 1},
+                "reads", T_LE, 2);
+        add_fig("list1000_bytes", 1000, (stats){(double)r.bytes, (double)r.bytes, (double)r.bytes, 1},
+                "bytes", T_NONE, 0);
+        add_fig("list1000_data_bytes", 1000,
+                (stats){(double)r.data_bytes, (double)r.data_bytes, (double)r.data_bytes, 1}, "bytes",
+                T_LE, 0);
+        st_close(fl);
+        free(head);
+        gen_model_free(&m);
+    }
+}
+
 /* ------------------------------------------------------------ main */
 
 static int profile_main(const char *path, uint64_t k)
@@ -1058,8 +1238,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
             if (strcmp(only, "headers") && strcmp(only, "sparse") && strcmp(only, "read") &&
-                strcmp(only, "convert")) {
-                fprintf(stderr, "bench: --only takes headers, sparse, read or convert\n");
+                strcmp(only, "convert") && strcmp(only, "slice")) {
+                fprintf(stderr, "bench: --only takes headers, sparse, read, convert or slice\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
@@ -1067,14 +1247,14 @@ int main(int argc, char **argv)
             if (reps < 3) reps = 3;
             if (reps > 64) reps = 64;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert] DIR | --profile-open FILE [K]\n");
+            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice] DIR | --profile-open FILE [K]\n");
             return 2;
         } else {
             dir = argv[i];
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert] DIR | --profile-open FILE [K]\n");
+        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice] DIR | --profile-open FILE [K]\n");
         return 2;
     }
     if (mkdir(dir, 0755) && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
@@ -1123,6 +1303,7 @@ int main(int argc, char **argv)
     }
 
     if (ST_BENCH_PART("convert")) bench_convert();
+    if (ST_BENCH_PART("slice")) bench_slice();
 
     loadavg(la1, sizeof la1);
     print_results();

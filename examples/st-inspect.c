@@ -5,6 +5,8 @@
  *   st-inspect [OPTIONS] --check FILE... validate only
  *   st-inspect [OPTIONS] --json FILE     one JSON object on stdout
  *   st-inspect [OPTIONS] --dump NAME [--limit N] FILE   a tensor's values
+ *   --bytes-read (with any of them): open through a counting reader and
+ *   report the reads and bytes the operation took on stderr
  *
  * Exit status: 0 valid, 1 a file is invalid or unreadable (or stdout failed),
  * 2 usage error. Uses the public API only.
@@ -24,8 +26,13 @@
 #include <windows.h>
 #include <io.h>
 #include <shellapi.h> /* after windows.h */
+#include <sys/stat.h>
+#ifndef S_ISREG
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#endif
 #else
 #include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 #define PROG "st-inspect"
@@ -58,13 +65,16 @@ static void usage(FILE *fp)
             "  --json                print the header as one JSON object\n"
             "  --dump NAME           print tensor NAME's values, one per line: floats\n"
             "                        (%%.9g) for float dtypes (F8/F6/F4/BF16/F16\n"
-            "                        converted), exact integers for integer dtypes,\n"
-            "                        're im' pairs for C64\n"
+            "                        converted), F64 exactly (%%.17g), exact integers\n"
+            "                        for integer dtypes, 're im' pairs for C64\n"
             "  --limit N             with --dump: at most N values\n"
             "  --allow-trailing      accept bytes after the last tensor (reported)\n"
             "  --allow-nul-padding   accept NUL bytes after the header's JSON (reported)\n"
             "  --max-header N        header size cap in bytes (0 = default %u,\n"
             "                        at most %u)\n"
+            "  --bytes-read          read FILE through a counting reader (as a remote\n"
+            "                        file would be) and report on stderr the reads and\n"
+            "                        bytes the listing, check or dump took\n"
             "  --help, --version\n"
             "\n"
             "In the table, names and metadata are shown with control characters\n"
@@ -565,6 +575,96 @@ static st_status open_file(st_file **f, const char *path, const st_open_options 
 #endif
 }
 
+/* ---------------------------------------------------------------- --bytes-read */
+
+/* A reader over a descriptor that counts what the library asks for: what a
+ * loader would fetch from remote storage (one range request per read). */
+typedef struct counting {
+    int fd;
+    uint64_t size, reads, bytes;
+} counting;
+
+#if defined(_WIN32)
+/* pread for the counting reader: ReadFile at an offset (the descriptor's
+ * position, which nothing else uses, moves) */
+static long long win_pread(int fd, void *dst, size_t size, uint64_t off)
+{
+    OVERLAPPED ov;
+    DWORD got = 0;
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)off;
+    ov.OffsetHigh = (DWORD)(off >> 32);
+    if (!ReadFile((HANDLE)_get_osfhandle(fd), dst, (DWORD)size, &got, &ov)) {
+        if (GetLastError() == ERROR_HANDLE_EOF) return 0;
+        errno = EIO;
+        return -1;
+    }
+    return (long long)got;
+}
+#define pread(fd, dst, size, off) win_pread((fd), (dst), (size), (uint64_t)(off))
+#endif
+
+static int counting_read(void *ctx, uint64_t off, void *dst, size_t size)
+{
+    counting *c = (counting *)ctx;
+    unsigned char *d = (unsigned char *)dst;
+    c->reads++;
+    c->bytes += size;
+    while (size > 0) {
+        size_t want = size > ((size_t)1 << 30) ? (size_t)1 << 30 : size;
+        ssize_t r = pread(c->fd, d, want, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (r == 0) return ST_READER_SHORT;
+        d += r;
+        off += (uint64_t)r;
+        size -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Opens path through a counting reader. c->fd is -1 when there is nothing to
+ * close; on an error from open(2), st_open_path says why in its own words. */
+static st_status open_counted(st_file **f, const char *path, const st_open_options *opts,
+                              counting *c, st_error *err)
+{
+    st_reader rd = ST_READER_INIT;
+    struct stat sb;
+    memset(c, 0, sizeof *c);
+#if defined(_WIN32)
+    {
+        /* paths are UTF-8 (see utf8_args) */
+        wchar_t w[4096];
+        c->fd = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)
+                    ? _wopen(w, _O_RDONLY | _O_BINARY)
+                    : -1;
+    }
+#else
+    do {
+        c->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    } while (c->fd < 0 && errno == EINTR);
+#endif
+    if (c->fd < 0) return st_open_path(f, path, opts, err);
+    if (fstat(c->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(c->fd);
+        c->fd = -1;
+        return st_open_path(f, path, opts, err); /* says what it is */
+    }
+    c->size = (uint64_t)sb.st_size;
+    rd.read = counting_read;
+    rd.ctx = c;
+    return st_open_reader(f, &rd, c->size, opts, err);
+}
+
+static void report_counted(const char *path, const counting *c, const char *what)
+{
+    fprintf(stderr, "%s: bytes read: %llu %s, %llu bytes of %llu to %s\n", path,
+            (unsigned long long)c->reads, c->reads == 1 ? "read" : "reads",
+            (unsigned long long)c->bytes, (unsigned long long)c->size, what);
+}
+
 /* ---------------------------------------------------------------- sharded models */
 
 /* A *.json file (an index) or a directory is a sharded model. */
@@ -653,14 +753,27 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
 
 /* ---------------------------------------------------------------- dump mode */
 
-/* Prints the values of t, one per line, at most limit of them. Returns 0, or 1
- * after reporting an error. */
-static int dump_values(const char *path, const st_tensor *t, uint64_t limit)
+/* Little-endian bytes to an integer. */
+static uint64_t le_u(const unsigned char *p, unsigned n)
+{
+    uint64_t u = 0;
+    while (n--) u = (u << 8) | p[n];
+    return u;
+}
+
+/* Prints the values of t, one per line, at most limit of them. The bytes come
+ * through st_tensor_read, chunk by chunk, so this works for every handle
+ * (mapped, or read through a reader) and reads only what it prints. Returns
+ * 0, or 1 after reporting an error. */
+static int dump_values(const char *path, const st_file *f, const st_tensor *t, uint64_t limit)
 {
     enum { CHUNK = 4096 };
-    static float fbuf[CHUNK * 2];
+    static float fbuf[CHUNK];
     static unsigned char ibuf[CHUNK * 8];
     uint64_t n = t->numel < limit ? t->numel : limit, i = 0;
+    unsigned bits = st_dtype_bits(t->dtype);
+    /* packed types come in groups of whole bytes: F4 2 a byte, F6 4 in 3 */
+    unsigned group = bits == 4 ? 2 : bits == 6 ? 4 : 1;
     sbuf b = {0};
     sb_put_text(&b, t->name, t->name_len, 0, NULL);
     if (out_ok()) {
@@ -673,21 +786,21 @@ static int dump_values(const char *path, const st_tensor *t, uint64_t limit)
     free(b.p);
     while (i < n && out_ok()) {
         uint64_t k = n - i < CHUNK ? n - i : CHUNK, j;
-        st_status s;
+        uint64_t whole = (k + group - 1) / group * group; /* <= numel - i */
+        st_status s = ST_OK;
+        st_error err;
+        if (st_tensor_read(f, t, i * bits / 8, ibuf, whole * bits / 8, &err) != ST_OK) {
+            report_error(path, &err);
+            return 1;
+        }
         switch (t->dtype) {
         case ST_I8: case ST_U8: case ST_I16: case ST_U16: case ST_I32: case ST_U32:
         case ST_I64: case ST_U64: case ST_BOOL: {
-            unsigned sz = st_dtype_bits(t->dtype) / 8;
+            unsigned sz = bits / 8;
             int sgn = t->dtype == ST_I8 || t->dtype == ST_I16 || t->dtype == ST_I32 ||
                       t->dtype == ST_I64;
-            s = st_tensor_copy_elements(t, i, k, ibuf);
-            if (s != ST_OK) break;
             for (j = 0; j < k; j++) {
-                uint64_t u = 0; /* the element, in host order */
-                if (sz == 8) memcpy(&u, ibuf + j * sz, 8);
-                else if (sz == 1) u = ibuf[j];
-                else if (sz == 2) { uint16_t v; memcpy(&v, ibuf + j * sz, 2); u = v; }
-                else if (sz == 4) { uint32_t v; memcpy(&v, ibuf + j * sz, 4); u = v; }
+                uint64_t u = le_u(ibuf + j * sz, sz);
                 if (sgn) {
                     int64_t v = sz == 1 ? (int8_t)(uint8_t)u : sz == 2 ? (int16_t)(uint16_t)u
                               : sz == 4 ? (int32_t)(uint32_t)u : (int64_t)u;
@@ -698,13 +811,26 @@ static int dump_values(const char *path, const st_tensor *t, uint64_t limit)
             }
             break;
         }
+        case ST_F64:
+            /* 17 significant digits: every double prints back to itself */
+            for (j = 0; j < k; j++) {
+                uint64_t u = le_u(ibuf + j * 8, 8);
+                double d;
+                memcpy(&d, &u, sizeof d);
+                printf("%.17g\n", d);
+            }
+            break;
         case ST_C64:
-            s = st_tensor_copy_elements(t, i, k, fbuf);
-            if (s != ST_OK) break;
-            for (j = 0; j < k; j++) printf("%.9g %.9g\n", fbuf[2 * j], fbuf[2 * j + 1]);
+            for (j = 0; j < k; j++) {
+                uint32_t re = (uint32_t)le_u(ibuf + j * 8, 4), im = (uint32_t)le_u(ibuf + j * 8 + 4, 4);
+                float fr, fi;
+                memcpy(&fr, &re, sizeof fr);
+                memcpy(&fi, &im, sizeof fi);
+                printf("%.9g %.9g\n", fr, fi);
+            }
             break;
         default:
-            s = st_tensor_to_f32(t, i, k, fbuf);
+            s = st_convert_to_f32((int)t->dtype, ibuf, 0, k, fbuf);
             if (s != ST_OK) break;
             for (j = 0; j < k; j++) printf("%.9g\n", fbuf[j]);
             break;
@@ -720,10 +846,17 @@ static int dump_values(const char *path, const st_tensor *t, uint64_t limit)
 }
 
 static int dump_named(const char *path, const char *name, uint64_t limit,
-                      const st_open_options *opts)
+                      const st_open_options *opts, int bytes_read)
 {
     st_error err;
     int rc;
+    counting c;
+    c.fd = -1;
+    if (bytes_read && is_model_path(path)) {
+        fprintf(stderr, "%s: error: --bytes-read takes single .safetensors files, not "
+                        "sharded models\n", path);
+        return 1;
+    }
     if (is_model_path(path)) {
         st_model_options mo = ST_MODEL_OPTIONS_INIT;
         st_model *m = NULL;
@@ -745,25 +878,32 @@ static int dump_named(const char *path, const char *name, uint64_t limit,
             st_model_close(m);
             return 1;
         }
-        rc = dump_values(path, st_tensor_find(f, name), limit);
+        rc = dump_values(path, f, st_tensor_find(f, name), limit);
         st_model_release(m, e->shard);
         st_model_close(m);
         return rc;
     } else {
         st_file *f = NULL;
         const st_tensor *t;
-        if (open_file(&f, path, opts, &err) != ST_OK) {
+        st_status s = bytes_read ? open_counted(&f, path, opts, &c, &err)
+                                 : open_file(&f, path, opts, &err);
+        if (s != ST_OK) {
             report_error(path, &err);
+            if (c.fd >= 0) close(c.fd);
             return 1;
         }
         t = st_tensor_find(f, name);
         if (!t) {
             fprintf(stderr, "%s: error: no tensor named \"%s\" [ST_E_NOT_FOUND]\n", path, name);
-            st_close(f);
-            return 1;
+            rc = 1;
+        } else {
+            rc = dump_values(path, f, t, limit);
         }
-        rc = dump_values(path, t, limit);
         st_close(f);
+        if (c.fd >= 0) {
+            report_counted(path, &c, "open and dump");
+            close(c.fd);
+        }
         return rc;
     }
 }
@@ -799,7 +939,7 @@ int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
     int mode = MODE_TABLE, nfiles = 0, i, rc = 0, end_of_opts = 0;
-    int saw_check = 0, saw_json = 0, saw_limit = 0;
+    int saw_check = 0, saw_json = 0, saw_limit = 0, bytes_read = 0;
     const char *dump_name = NULL;
     uint64_t limit = UINT64_MAX;
     /* File names are collected in place at the front of argv (a slot is only
@@ -847,6 +987,8 @@ int main(int argc, char **argv)
             if (!parse_u64(v, UINT64_MAX, &limit))
                 return usage_error("--limit: '%s' is not a number", v);
             saw_limit = 1;
+        } else if (strcmp(a, "--bytes-read") == 0) {
+            bytes_read = 1;
         } else if (strcmp(a, "--allow-trailing") == 0) {
             opts.flags |= ST_LENIENT_TRAILING_BYTES;
         } else if (strcmp(a, "--allow-nul-padding") == 0) {
@@ -866,7 +1008,7 @@ int main(int argc, char **argv)
     if (saw_limit && !dump_name) return usage_error("--limit goes with --dump");
     if (dump_name) {
         if (nfiles != 1) return usage_error("--dump takes one file");
-        rc = dump_named(files[0], dump_name, limit, &opts);
+        rc = dump_named(files[0], dump_name, limit, &opts, bytes_read);
         if (out_finish() != 0) rc = 1;
         return rc;
     }
@@ -881,12 +1023,26 @@ int main(int argc, char **argv)
         const char *a = files[i];
         st_file *f = NULL;
         st_error err;
+        counting c;
+        st_status s;
+        c.fd = -1;
         if (is_model_path(a)) {
-            if (inspect_model(a, mode, &opts) != 0) rc = 1;
+            if (bytes_read) {
+                fprintf(stderr, "%s: error: --bytes-read takes single .safetensors files, not "
+                                "sharded models\n", a);
+                rc = 1;
+            } else if (inspect_model(a, mode, &opts) != 0) {
+                rc = 1;
+            }
             continue;
         }
-        if (open_file(&f, a, &opts, &err) != ST_OK) {
+        s = bytes_read ? open_counted(&f, a, &opts, &c, &err) : open_file(&f, a, &opts, &err);
+        if (s != ST_OK) {
             report_error(a, &err);
+            if (c.fd >= 0) {
+                report_counted(a, &c, "find the error");
+                close(c.fd);
+            }
             rc = 1;
             continue;
         }
@@ -909,6 +1065,10 @@ int main(int argc, char **argv)
             if (print_table(a, f) != 0) rc = 1;
         }
         st_close(f);
+        if (c.fd >= 0) {
+            report_counted(a, &c, mode == MODE_CHECK ? "check" : "list");
+            close(c.fd);
+        }
     }
     if (out_finish() != 0) rc = 1;
     return rc;

@@ -87,7 +87,12 @@ extern "C" {
     X(ST_E_MISALIGNED,         22, "tensor data is not aligned for the requested type") \
     X(ST_E_RANGE,              23, "byte range outside the tensor")                \
     X(ST_E_BYTE_ORDER,         24, "little-endian data cannot be viewed in place on this host") \
-    X(ST_E_TOO_BIG,            25, "file or tensor larger than this process can address")
+    X(ST_E_TOO_BIG,            25, "file or tensor larger than this process can address") \
+    X(ST_E_INCOMPLETE,         26, "a tensor's data was not written in full")     \
+    X(ST_E_WRITTEN_TWICE,      27, "bytes of a tensor were written twice")         \
+    X(ST_E_NO_DATA,            28, "tensor data is not in memory or not available through this handle") \
+    X(ST_E_NEED_MORE,          29, "the bytes given end before the header does")   \
+    X(ST_E_BUFFER_TOO_SMALL,   30, "destination buffer too small")
 
 typedef enum st_status {
 #define ST_STATUS_ENUM_(name, num, msg) name = num, /* NOLINT(bugprone-macro-parentheses): an enumerator name */
@@ -186,6 +191,13 @@ ST_API unsigned st_dtype_bits(int dtype);
                                             without mmap, files that may change);
                                             ignored by st_open_memory */
 
+/* Largest gap, in bytes, between two byte ranges of a slice that
+ * st_tensor_read_slice reads as one range through a descriptor or a reader
+ * (the bytes between are read and dropped): see read_gap below. */
+#define ST_DEFAULT_READ_GAP 65536u
+/* read_gap value that merges only ranges that touch (a gap of 0 bytes). */
+#define ST_READ_GAP_NONE UINT64_MAX
+
 /* Default and largest accepted header caps. The largest is bounded by the
  * tokenizer's 32-bit positions. */
 #define ST_DEFAULT_MAX_HEADER_SIZE 100000000u
@@ -212,16 +224,25 @@ typedef struct st_allocator {
  *   allocator       NULL for malloc/realloc/free (on Linux, blocks of 2 MiB or
  *                   more are also advised as transparent huge pages); else
  *                   copied into the handle
+ *   read_gap        (since 0.1: callers compiled with a struct_size that stops
+ *                   before it get the default) 0 for ST_DEFAULT_READ_GAP;
+ *                   ST_READ_GAP_NONE to merge only touching ranges; else the
+ *                   largest gap in bytes between two ranges of a slice that
+ *                   st_tensor_read_slice reads as one range through a
+ *                   descriptor or a reader, dropping the bytes between. Fewer,
+ *                   larger reads suit object stores (one request per range);
+ *                   a merged read is never longer than 8 MiB.
  */
 typedef struct st_open_options {
     uint32_t struct_size;
     uint32_t flags;
     uint64_t max_header_size;
     const st_allocator *allocator;
+    uint64_t read_gap;
 } st_open_options;
 
 /* No cast: sizeof is a constant that fits, so this is not narrowing in C++ either. */
-#define ST_OPEN_OPTIONS_INIT { sizeof(st_open_options), 0u, 0u, NULL }
+#define ST_OPEN_OPTIONS_INIT { sizeof(st_open_options), 0u, 0u, NULL, 0u }
 
 /* ---------------------------------------------------------------- open / close */
 
@@ -256,6 +277,79 @@ ST_API st_status st_open_fd(st_file **out, int fd, const st_open_options *opts,
 ST_API st_status st_open_memory(st_file **out, const void *data, uint64_t size,
                                 const st_open_options *opts, st_error *err);
 
+/*
+ * A caller's storage: any byte source that can read a range (an HTTP client
+ * doing range requests, an object-store SDK, a FUSE cache, a decrypting
+ * layer). Start from ST_READER_INIT.
+ *   struct_size  sizeof(st_reader) as the caller compiled it
+ *   flags        ST_READER_THREAD_SAFE: read may be called from several
+ *                threads at once; without it the handle serializes the calls
+ *                with a lock of its own
+ *   read         copies size bytes at offset (0 is the first byte of the
+ *                8-byte prefix) into dst and returns 0; or returns an
+ *                errno-style code (EIO, ETIMEDOUT...), or ST_READER_SHORT when
+ *                the storage ended before size bytes. Anything other than 0
+ *                fails the call that asked: ST_E_IO with err->sys_errno set to
+ *                the code (EIO for ST_READER_SHORT), never a partial tensor.
+ *                The library never asks for bytes at or past the declared size,
+ *                and never for 0 bytes.
+ *   ctx          passed back to read unchanged
+ */
+#define ST_READER_THREAD_SAFE 0x1u
+#define ST_READER_SHORT (-1)
+
+typedef struct st_reader {
+    uint32_t struct_size;
+    uint32_t flags;
+    int (*read)(void *ctx, uint64_t offset, void *dst, size_t size);
+    void *ctx;
+} st_reader;
+
+#define ST_READER_INIT { sizeof(st_reader), 0u, NULL, NULL }
+
+/*
+ * Opens a file of `size` bytes through a caller's reader. It reads the 8-byte
+ * prefix and then the N header bytes (two calls of read; one when the file is
+ * shorter than 8 bytes, or three when the file breaks rules 1 to 3: the third
+ * reads up to 512 bytes to name a known other format), and validates them
+ * exactly as st_open_path does, the header cap and coverage of `size` included.
+ * No data byte is read at open. Afterwards st_tensor_read and
+ * st_tensor_read_slice call read for data, and nothing else does: the handle
+ * maps nothing, every st_tensor's data is NULL, st_file_bytes is NULL, and the
+ * functions that return or copy from a data pointer (st_tensor_as_*,
+ * st_tensor_view, st_tensor_copy, st_tensor_copy_elements, st_tensor_to_f32,
+ * st_tensor_copy_slice) give ST_E_NO_DATA.
+ *   reader  copied into the handle (its ctx must stay valid until st_close)
+ *   opts    as for st_open_path; ST_OPEN_CLOSE_FD and ST_OPEN_READ are
+ *           ST_E_INVALID_ARGUMENT
+ * Statuses: those of st_open_memory; ST_E_INVALID_ARGUMENT for a NULL out or
+ * reader, a reader without read, or a struct_size too small; ST_E_IO when a read
+ * fails (offset = the first byte asked for, sys_errno = the reader's code).
+ */
+ST_API st_status st_open_reader(st_file **out, const st_reader *reader, uint64_t size,
+                                const st_open_options *opts, st_error *err);
+
+/*
+ * Header-only open: lists a file from its first bytes, e.g. after one or two
+ * range requests. prefix holds the first prefix_size bytes of a file of
+ * file_size bytes; it needs at least 8 + N of them (N from the first 8), and
+ * any further bytes are ignored. Every rule is checked, including that the
+ * tensors exactly fill file_size - 8 - N bytes. Names, shapes, dtypes, offsets
+ * and metadata are copied into the handle: prefix may be freed when this
+ * returns. Data access gives ST_E_NO_DATA (st_tensor_read and
+ * st_tensor_read_slice included); st_file_bytes is NULL.
+ *   ST_E_NEED_MORE         the prefix ends before the header does: err->offset
+ *                          is the number of bytes needed (8, or 8 + N); fetch
+ *                          that many and call again
+ *   ST_E_INVALID_ARGUMENT  out NULL, prefix NULL with prefix_size > 0,
+ *                          prefix_size > file_size, ST_OPEN_CLOSE_FD or
+ *                          ST_OPEN_READ in opts
+ * and the statuses of st_open_memory.
+ */
+ST_API st_status st_open_header(st_file **out, const void *prefix, uint64_t prefix_size,
+                                uint64_t file_size, const st_open_options *opts,
+                                st_error *err);
+
 /* Releases everything the handle holds. NULL is a no-op. Views obtained from the
  * handle are invalid afterwards. Not to be called while other threads read. */
 ST_API void st_close(st_file *file);
@@ -267,7 +361,8 @@ ST_API uint64_t st_file_size(const st_file *file);        /* total bytes */
 ST_API uint64_t st_file_header_size(const st_file *file); /* N, the JSON length */
 ST_API uint64_t st_file_data_offset(const st_file *file); /* 8 + N */
 ST_API uint64_t st_file_data_size(const st_file *file);   /* bytes after 8 + N */
-/* Pointer to byte 0 of the file (mapping or borrowed buffer); NULL if NULL. */
+/* Pointer to byte 0 of the file (mapping or borrowed buffer); NULL if NULL,
+ * and for handles of st_open_reader and st_open_header (no bytes in memory). */
 ST_API const void *st_file_bytes(const st_file *file);
 /* ST_LENIENT_* bits that were needed to accept this file (0 if none). */
 ST_API uint32_t st_file_leniency_used(const st_file *file);
@@ -286,7 +381,8 @@ ST_API uint64_t st_file_trailing_bytes(const st_file *file);
  *   nbytes          size in bytes (END - BEGIN)
  *   begin, end      data_offsets as written (relative to the data section)
  *   offset          absolute offset of the first byte in the file (8 + N + begin)
- *   data            pointer to the bytes (in the mapping or borrowed buffer)
+ *   data            pointer to the bytes (in the mapping or borrowed buffer);
+ *                   NULL for handles of st_open_reader and st_open_header
  *   index           position in file order (by offset), 0-based
  */
 typedef struct st_tensor {
@@ -326,7 +422,9 @@ ST_API const st_tensor *st_tensor_find_n(const st_file *file, const char *name,
  *   ST_E_MISALIGNED        the data address is not aligned for the type (common
  *                          in unpadded files: use st_tensor_copy())
  *   ST_E_BYTE_ORDER        multi-byte type on a big-endian host
- * Checks run in this order: NULL arguments, dtype, byte order (every multi-byte
+ *   ST_E_NO_DATA           the handle has no data in memory (st_open_reader,
+ *                          st_open_header): read it with st_tensor_read
+ * Checks run in this order: NULL arguments, dtype, data in memory, byte order (every multi-byte
  * view is ST_E_BYTE_ORDER on a big-endian host, empty or not), alignment to the
  * element size (4 for C64). A tensor with no elements passes the alignment
  * check whatever its address; its pointer must not be read.
@@ -353,8 +451,8 @@ ST_API st_status st_tensor_as_u64(const st_tensor *t, const uint64_t **out);
  * themselves: ST_OK and *out = t->data when the data can be read in place as
  * elements of the dtype: aligned to the element size (1 for BOOL, the 8-bit types
  * and the packed F4/F6; 4 for C64), and little-endian host for multi-byte types.
- * Otherwise *out = NULL and ST_E_MISALIGNED or ST_E_BYTE_ORDER (ST_E_INVALID_ARGUMENT
- * for NULL).
+ * Otherwise *out = NULL and ST_E_NO_DATA, ST_E_MISALIGNED or ST_E_BYTE_ORDER
+ * (ST_E_INVALID_ARGUMENT for NULL).
  */
 ST_API st_status st_tensor_view(const st_tensor *t, const void **out);
 
@@ -362,6 +460,7 @@ ST_API st_status st_tensor_view(const st_tensor *t, const void **out);
  * Copies size bytes of the tensor, starting byte_offset bytes into it, to dst.
  * Works for any alignment and dtype; bytes are copied as stored (little-endian).
  *   ST_E_INVALID_ARGUMENT  t NULL, or dst NULL with size > 0
+ *   ST_E_NO_DATA           no data in memory (st_open_reader, st_open_header)
  *   ST_E_RANGE             byte_offset + size exceeds t->nbytes (nothing copied)
  */
 ST_API st_status st_tensor_copy(const st_tensor *t, uint64_t byte_offset,
@@ -374,6 +473,7 @@ ST_API st_status st_tensor_copy(const st_tensor *t, uint64_t byte_offset,
  * alignment.
  *   ST_E_INVALID_ARGUMENT  t NULL, or dst NULL with count > 0
  *   ST_E_DTYPE_MISMATCH    sub-byte dtype (F4, F6_*): use st_tensor_copy()
+ *   ST_E_NO_DATA           no data in memory (st_open_reader, st_open_header)
  *   ST_E_RANGE             first + count exceeds t->numel (nothing copied)
  */
 ST_API st_status st_tensor_copy_elements(const st_tensor *t, uint64_t first, uint64_t count,
@@ -394,15 +494,78 @@ ST_API uint64_t st_tensor_file_alignment(const st_tensor *t);
  * through the file descriptor (pread in large chunks, retried on EINTR and short
  * reads) instead of through the mapping: no page faults on the mapping, and a
  * file truncated or changed after open gives ST_E_IO instead of SIGBUS. For a
- * handle made by st_open_memory or ST_OPEN_READ it is a memcpy.
+ * handle made by st_open_memory or ST_OPEN_READ it is a memcpy; for one made
+ * by st_open_reader it calls the reader (one call for the range).
  *   ST_E_INVALID_ARGUMENT  file or t NULL, or dst NULL with size > 0
  *   ST_E_RANGE             byte_offset + size exceeds t->nbytes (nothing read)
  *   ST_E_IO                read error or end of file (sys_errno set; a short read
- *                          means the file shrank since open)
+ *                          means the file shrank since open), or the reader failed
+ *   ST_E_NO_DATA           a handle of st_open_header (nothing to read from)
  * t must come from file. Thread-safe (pread does not move the file position).
  */
 ST_API st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_offset,
                                 void *dst, uint64_t size, st_error *err);
+
+/*
+ * N-dimensional slices (step 1), packed row-major (C order) into dst, as the
+ * reference's get_slice returns them. Dimension d keeps indices
+ * [start[d], stop[d]). Bytes that are consecutive in the file are moved
+ * together: a slice of whole rows is one copy or read, a column slice one per
+ * row, never one per element.
+ *   rank        must equal t->rank (0 for a scalar: start and stop may be NULL)
+ *   start/stop  rank entries each
+ *   dst_size    bytes available at dst; the slice needs (product of
+ *               stop[d] - start[d]) * bits / 8 (st_tensor_slice_size)
+ * Checks, in this order, each with a message naming the tensor and the
+ * dimension; nothing is written to dst when one fails:
+ *   ST_E_INVALID_ARGUMENT  NULL file/t, t not from file, start or stop NULL
+ *                          with rank > 0, rank differs from t->rank
+ *   ST_E_RANGE             start[d] > stop[d], or stop[d] > t->shape[d]
+ *   ST_E_PARTIAL_BYTE      F4 / F6_*: a contiguous run of the slice would start
+ *                          or end inside a byte (packed elements cannot be
+ *                          split); e.g. F4 [4, 6] rows [0,4) cols [1,3) runs
+ *                          start at bit 4. Whole-byte slices of them work.
+ *   ST_E_INVALID_ARGUMENT  dst NULL with a non-empty slice
+ *   ST_E_BUFFER_TOO_SMALL  dst_size below the slice's size
+ * A slice with no elements is ST_OK and writes nothing.
+ */
+ST_API st_status st_tensor_slice_size(const st_tensor *t, uint32_t rank, const uint64_t *start,
+                                      const uint64_t *stop, uint64_t *nbytes, st_error *err);
+
+/*
+ * Reads a slice through the file's read path, as st_tensor_read does: pread on
+ * the descriptor for st_open_path / st_open_fd (a truncated file gives ST_E_IO,
+ * never SIGBUS), the reader for st_open_reader, a memcpy for st_open_memory and
+ * ST_OPEN_READ; ST_E_NO_DATA for st_open_header. Through a descriptor or a
+ * reader, ranges at most read_gap bytes apart (st_open_options; 64 KiB by
+ * default) are read as one range, up to 8 MiB, into a buffer from the handle's
+ * allocator and the wanted bytes are copied out; no byte is read twice. The
+ * statuses above, plus ST_E_IO (offset = the first byte of the failed read,
+ * sys_errno set) and ST_E_NOMEM (the merge buffer). Thread-safe.
+ */
+ST_API st_status st_tensor_read_slice(const st_file *file, const st_tensor *t, uint32_t rank,
+                                      const uint64_t *start, const uint64_t *stop, void *dst,
+                                      uint64_t dst_size, st_error *err);
+
+/*
+ * The same through the tensor's data pointer (memcpy from the mapping or the
+ * borrowed buffer; a file truncated behind a mapping can raise SIGBUS, as for
+ * st_tensor_copy). ST_E_NO_DATA for handles of st_open_reader and
+ * st_open_header. Thread-safe.
+ */
+ST_API st_status st_tensor_copy_slice(const st_tensor *t, uint32_t rank, const uint64_t *start,
+                                      const uint64_t *stop, void *dst, uint64_t dst_size,
+                                      st_error *err);
+
+/*
+ * The even split of a dimension of `size` among n ranks, for rank r (0-based):
+ * the first size % n ranks get size / n + 1 indices, the others size / n, in
+ * rank order, so that N programs agree on who reads what without talking to
+ * each other. Writes [*start, *stop). ST_E_INVALID_ARGUMENT when n is 0, r >= n,
+ * or start or stop is NULL (then nothing is written).
+ */
+ST_API st_status st_split_even(uint64_t size, uint32_t n, uint32_t r, uint64_t *start,
+                               uint64_t *stop);
 
 typedef enum st_advice {
     ST_ADVICE_WILLNEED = 1,   /* will be read soon: start reading ahead */
@@ -459,7 +622,8 @@ ST_API st_status st_tensor_prefetch(const st_file *file, const st_tensor *t, st_
 ST_API st_status st_convert_to_f32(int dtype, const void *src, uint64_t first, uint64_t count,
                                    float *dst);
 
-/* Same for a tensor, with the range checked against t->numel (ST_E_RANGE). */
+/* Same for a tensor, with the range checked against t->numel (ST_E_RANGE);
+ * ST_E_NO_DATA (after the dtype check) for a handle without data in memory. */
 ST_API st_status st_tensor_to_f32(const st_tensor *t, uint64_t first, uint64_t count,
                                   float *dst);
 
@@ -524,6 +688,46 @@ typedef struct st_model_entry {
  */
 ST_API st_status st_model_open(st_model **out, const char *path, const st_model_options *opts,
                                st_error *err);
+/*
+ * A sharded model on a caller's storage (an object store, HTTP, a cache): the
+ * index and every shard are read through readers the caller opens by name.
+ * Start from ST_MODEL_STORAGE_INIT.
+ *   open_file   gives a reader (st_reader, filled from ST_READER_INIT) and the
+ *               total size of the file `name`: the index's name as passed to
+ *               st_model_open_storage, or a shard's path exactly as the index
+ *               writes it (relative to the index; already checked: no absolute
+ *               path, no "..", no NUL). Returns 0, or an errno-style code
+ *               (ST_E_IO, the code in sys_errno).
+ *   close_file  may be NULL; else called once for every reader open_file gave,
+ *               after the library's last read through it (the index right
+ *               after it is read, a shard when it is closed or evicted)
+ *   ctx         passed back unchanged; must stay valid until st_model_close
+ */
+typedef struct st_model_storage {
+    uint32_t struct_size;
+    uint32_t flags; /* none yet: 0 */
+    int (*open_file)(void *ctx, const char *name, st_reader *reader, uint64_t *size);
+    void (*close_file)(void *ctx, const st_reader *reader);
+    void *ctx;
+} st_model_storage;
+
+#define ST_MODEL_STORAGE_INIT { sizeof(st_model_storage), 0u, NULL, NULL, NULL }
+
+/*
+ * Opens a sharded model whose index is the file index_name of storage. The
+ * index is read whole through its reader (at most max_header_size bytes) and
+ * checked as st_model_open checks it; shards open lazily through
+ * st_open_reader (so their handles hold no data in memory: read with
+ * st_tensor_read and st_tensor_read_slice) and are checked against the weight
+ * map. ST_MODEL_FOLLOW_SYMLINKS has no meaning here and is ignored, as is
+ * ST_OPEN_READ in file_options. Statuses: those of st_model_open and
+ * st_open_reader; ST_E_INVALID_ARGUMENT for a NULL storage or index_name, an
+ * empty index_name, a storage without open_file, struct_size too small or
+ * unknown flags.
+ */
+ST_API st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
+                                       const char *index_name, const st_model_options *opts,
+                                       st_error *err);
 /* Closes every shard. NULL is a no-op. No shard may still be acquired. */
 ST_API void st_model_close(st_model *model);
 
@@ -577,6 +781,158 @@ ST_API const st_metadata_entry *st_metadata_at(const st_file *file, uint64_t ind
 ST_API const st_metadata_entry *st_metadata_find(const st_file *file, const char *key);
 ST_API const st_metadata_entry *st_metadata_find_n(const st_file *file,
                                                    const char *key, size_t key_len);
+
+/*
+ * The index's "metadata" object, in index order ("total_size", "total_parameters"
+ * and whatever else the writer put there). Keys are decoded; a string value is
+ * decoded, any other value (a number, true, an object...) is given as its JSON
+ * text exactly as written ("total_size": 16060522496 gives "16060522496"). An
+ * absent, null, empty or non-object "metadata", and a model opened from a single
+ * .safetensors file, have no entries. Entries live in the model. find is
+ * linear in the number of entries (indexes hold a handful); NULL if absent or
+ * an argument is NULL.
+ */
+ST_API uint64_t st_model_metadata_count(const st_model *model);
+ST_API const st_metadata_entry *st_model_metadata_at(const st_model *model, uint64_t index);
+ST_API const st_metadata_entry *st_model_metadata_find(const st_model *model, const char *key);
+ST_API const st_metadata_entry *st_model_metadata_find_n(const st_model *model,
+                                                         const char *key, size_t key_len);
+
+/* ---------------------------------------------------------------- writing */
+
+/*
+ * One tensor to write.
+ *   name, name_len  UTF-8, no NUL inside; not "__metadata__"; unique
+ *   dtype           an st_dtype
+ *   rank, shape     rank dimensions (shape may be NULL when rank is 0: a scalar)
+ *   data            st_write_*: the tensor's bytes as they go in the file
+ *                   (little-endian, packed), numel * bits / 8 of them; may be
+ *                   NULL for 0 bytes. Ignored by st_writer_begin_* (streaming).
+ */
+typedef struct st_tensor_spec {
+    const char *name;
+    uint64_t name_len;
+    int dtype;
+    uint32_t rank;
+    const uint64_t *shape;
+    const void *data;
+} st_tensor_spec;
+
+/* Writer flags. */
+#define ST_WRITE_KEEP_ORDER 0x1u /* tensors in the caller's order instead of the
+                                    reference's (dtype descending, then name) */
+#define ST_WRITE_NO_SYNC    0x2u /* paths: skip the fsync of the file and of its
+                                    directory (scratch files; no durability) */
+
+/*
+ * Writer options that can grow: start from ST_WRITE_OPTIONS_INIT.
+ *   flags            ST_WRITE_* bits; unknown bits are ST_E_INVALID_ARGUMENT
+ *   alignment        0 or 8: the data section starts at a multiple of 8, as the
+ *                    reference writes it; else a power of two up to 4096 (for
+ *                    O_DIRECT and GPU-direct readers): the header is padded with
+ *                    more spaces, still a valid file
+ *   max_header_size  0 for ST_DEFAULT_MAX_HEADER_SIZE: a padded header above it is
+ *                    ST_E_HEADER_TOO_LARGE, as the reader would refuse it
+ *   allocator        NULL for malloc/realloc/free
+ */
+typedef struct st_write_options {
+    uint32_t struct_size;
+    uint32_t flags;
+    uint32_t alignment;
+    uint32_t reserved_; /* 0 */
+    uint64_t max_header_size;
+    const st_allocator *allocator;
+} st_write_options;
+
+#define ST_WRITE_OPTIONS_INIT { sizeof(st_write_options), 0u, 0u, 0u, 0u, NULL }
+
+/*
+ * Writes a safetensors file of count tensors and nmeta metadata entries
+ * (metadata NULL and nmeta 0 for none: no "__metadata__" is written; nmeta 0
+ * with metadata non-NULL writes an empty object). With the default layout the
+ * bytes are those the reference serializer writes for the same tensors and
+ * metadata (metadata keys in the order given). Every rule a writer can break is
+ * checked before anything is written: ST_E_NAME (NUL in a name, "__metadata__"),
+ * ST_E_UTF8, ST_E_DUPLICATE (tensor names, metadata keys), ST_E_DTYPE,
+ * ST_E_OVERFLOW, ST_E_PARTIAL_BYTE, ST_E_HEADER_TOO_LARGE, ST_E_INVALID_ARGUMENT;
+ * err.tensor names the tensor.
+ * The file appears atomically: a temporary file in the same directory is
+ * written, flushed (fsync), renamed over path, and the directory is flushed. On
+ * any failure path is untouched and the temporary file removed. ST_E_IO (with
+ * sys_errno) for a failed system call. Thread-safe (no globals).
+ */
+ST_API st_status st_write_file(const char *path, const st_tensor_spec *tensors, uint64_t count,
+                               const st_metadata_entry *metadata, uint64_t nmeta,
+                               const st_write_options *opts, st_error *err);
+/* The same into a caller's descriptor, from its offset 0 (positional writes; the
+ * file position is not moved; nothing is truncated): no atomicity. */
+ST_API st_status st_write_fd(int fd, const st_tensor_spec *tensors, uint64_t count,
+                             const st_metadata_entry *metadata, uint64_t nmeta,
+                             const st_write_options *opts, st_error *err);
+/* The same into dst[0..dst_size). *size (must not be NULL) receives the file's
+ * size, also when dst is NULL (a size query, ST_OK) or too small (ST_E_RANGE,
+ * nothing written). */
+ST_API st_status st_write_memory(void *dst, uint64_t dst_size, uint64_t *size,
+                                 const st_tensor_spec *tensors, uint64_t count,
+                                 const st_metadata_entry *metadata, uint64_t nmeta,
+                                 const st_write_options *opts, st_error *err);
+
+/*
+ * Streaming: the tensors and metadata are declared first, which fixes the header
+ * and every offset; the header is written at once. Data then comes through
+ * st_writer_write(), in any order, in pieces, from any number of threads.
+ * Memory stays about the size of the header whatever the data size.
+ * st_writer_finish() checks that every byte of every tensor was written once
+ * (ST_E_INCOMPLETE names the first tensor that was not), then (path) flushes
+ * the temporary file and renames it over the target, and frees the writer in
+ * every case. st_writer_abort() frees it and removes the temporary file.
+ */
+typedef struct st_writer st_writer; /* opaque */
+
+ST_API st_status st_writer_begin_path(st_writer **out, const char *path,
+                                      const st_tensor_spec *tensors, uint64_t count,
+                                      const st_metadata_entry *metadata, uint64_t nmeta,
+                                      const st_write_options *opts, st_error *err);
+/* The same into a caller's descriptor (not closed; no atomicity). */
+ST_API st_status st_writer_begin_fd(st_writer **out, int fd,
+                                    const st_tensor_spec *tensors, uint64_t count,
+                                    const st_metadata_entry *metadata, uint64_t nmeta,
+                                    const st_write_options *opts, st_error *err);
+/* Writes size bytes of tensor index (the position in the caller's array) at
+ * byte_offset of its data. Thread-safe. ST_E_RANGE past the tensor's end,
+ * ST_E_WRITTEN_TWICE if any of the bytes were already written (nothing is
+ * written then), ST_E_IO for a failed write (the writer then fails at finish). */
+ST_API st_status st_writer_write(st_writer *w, uint64_t index, uint64_t byte_offset,
+                                 const void *src, uint64_t size, st_error *err);
+/* Absolute file offset of tensor index's data, and the file's final size; 0 for
+ * a NULL writer or an index out of range. */
+ST_API uint64_t st_writer_tensor_offset(const st_writer *w, uint64_t index);
+ST_API uint64_t st_writer_file_size(const st_writer *w);
+ST_API st_status st_writer_finish(st_writer *w, st_error *err);
+ST_API void st_writer_abort(st_writer *w);
+
+/*
+ * Writes a sharded model into the existing directory dir, laid out as the
+ * Hugging Face tools lay it out. Tensors go, in the order given, into shards
+ * of at most max_shard_bytes of data each (a tensor larger than that gets a
+ * shard of its own; 0 means no limit): PREFIX-0000K-of-0000N.safetensors,
+ * each with the metadata given and in the layout opts asks for. Then
+ * PREFIX.safetensors.index.json maps every tensor to its shard
+ * ({"metadata": {"total_size": N}, "weight_map": {...}}, keys sorted, two-space
+ * indents, ASCII with \u escapes, as transformers writes it). When everything
+ * fits in one shard, PREFIX.safetensors alone is written, without an index, as
+ * transformers does. prefix NULL means "model"; it must be a plain file name.
+ * *nshards (may be NULL) receives the number of shard files.
+ * Every shard is written and flushed under a temporary name first, so any
+ * failure up to then leaves dir as it was; the shards are then renamed into
+ * place and the index last (see docs/security.md for what a crash in between
+ * leaves). Statuses as st_write_file(); ST_E_NAME for a bad prefix.
+ */
+ST_API st_status st_write_sharded(const char *dir, const char *prefix, uint64_t max_shard_bytes,
+                                  const st_tensor_spec *tensors, uint64_t count,
+                                  const st_metadata_entry *metadata, uint64_t nmeta,
+                                  const st_write_options *opts, uint64_t *nshards,
+                                  st_error *err);
 
 /* ---------------------------------------------------------------- version */
 

@@ -430,6 +430,7 @@ st_status st_tensor_to_f32(const st_tensor *t, uint64_t first, uint64_t count, f
 {
     if (!t || (count > 0 && !dst)) return ST_E_INVALID_ARGUMENT;
     if (t->dtype == ST_C64) return ST_E_DTYPE_MISMATCH;
+    if (!t->data) return ST_E_NO_DATA; /* st_open_reader / st_open_header */
     if (first > t->numel || count > t->numel - first) return ST_E_RANGE;
     return st_convert_to_f32((int)t->dtype, t->data, first, count, dst);
 }

@@ -156,7 +156,17 @@ int64_t st__hash_find_str(const st__hash *h, const st__key128 *key, const void *
 
 /* ---------------------------------------------------------------- the handle */
 
-enum { ST__SRC_MEMORY = 0, ST__SRC_MAP = 1, ST__SRC_READ = 2 };
+/* READER: st_open_reader (data through the caller's reader); HEADER:
+ * st_open_header (no data at all). Neither has data in memory: their
+ * tensors' data pointers are NULL and f->bytes is NULL after open. */
+enum { ST__SRC_MEMORY = 0, ST__SRC_MAP = 1, ST__SRC_READ = 2, ST__SRC_READER = 3,
+       ST__SRC_HEADER = 4 };
+#define ST__SRC_HAS_DATA(kind) ((kind) < ST__SRC_READER)
+
+/* Merged slice reads are never longer than this (the bounce buffer). */
+#define ST__READ_SPAN_MAX ((uint64_t)8 << 20)
+
+struct st__os_lock;
 
 struct st_file {
     st_allocator alloc;
@@ -167,8 +177,13 @@ struct st_file {
     void *map_addr;
     size_t map_len;
     st__fh fh;   /* the handle's own file (closed at st_close); ST__FH_NONE if none */
-    void *owned;      /* ST__SRC_READ: the file's bytes, from alloc */
+    void *owned;      /* ST__SRC_READ: the file's bytes, from alloc; READER:
+                         the prefix and header during open */
     size_t owned_len; /* its size */
+    uint64_t avail;   /* bytes at `bytes` during open (sniffing stays inside) */
+    st_reader reader; /* ST__SRC_READER */
+    struct st__os_lock *reader_lock; /* NULL when the reader is thread-safe */
+    uint64_t read_gap; /* st_open_options.read_gap, resolved */
     /* frame */
     uint64_t header_size;
     uint64_t data_offset;
@@ -209,6 +224,21 @@ void st__source_release(st_file *f);
  * closed on failure too. opts must have been checked (st_open_options). */
 st_status st__open_handle(st_file **out, st__fh h, const st_open_options *opts,
                           st_error *err);
+/* ST__SRC_READER: reads [off, off + size) of the file through the caller's
+ * reader (locked unless it is thread-safe), in calls of at most SIZE_MAX
+ * bytes. 0, or the reader's code (ST_READER_SHORT as it came). */
+int st__reader_read(const st_file *f, uint64_t off, void *dst, uint64_t size);
+/* Reads the prefix and header through the reader into owned memory. */
+st_status st__source_reader(st_file *f, uint64_t cap, st_error *err);
+/* Reads size bytes at absolute file offset off (inside t) through the
+ * handle's read path (pread, reader, or memcpy); errors name t and fn. */
+st_status st__read_at(const st_file *f, const st_tensor *t, uint64_t off, void *dst,
+                      uint64_t size, const char *fn, st_error *err);
+/* The argument checks of the tensor functions that take a file: non-NULL,
+ * and t is one of file's own views. */
+st_status st__check_tensor(const st_file *file, const st_tensor *t, const char *fn,
+                           st_error *err);
+
 /* Copies count units of unit bytes, reversing the bytes of each. */
 void st__copy_swapped(void *dst, const void *src, uint64_t count, size_t unit);
 

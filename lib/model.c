@@ -56,6 +56,41 @@ static st_status st__set_root(st_model *m, const char *path, st_error *err)
 
 /* ---------------------------------------------------------------- shards */
 
+void st__model_close_file(const st_model *m, st_file *f)
+{
+    st_reader rd;
+    if (!f) return;
+    rd = f->reader; /* the handle's copy: what open_file gave */
+    st_close(f);
+    if (m->has_storage && m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+}
+
+/* A shard through the model's storage: open_file, then st_open_reader. */
+static st_status st__load_shard_storage(const st_model *m, const st__shard *sh, const char *q,
+                                        st_file **out, st_error *err)
+{
+    st_reader rd;
+    uint64_t size = 0;
+    st_status s;
+    int e;
+    memset(&rd, 0, sizeof rd);
+    rd.struct_size = (uint32_t)sizeof rd;
+    e = m->storage.open_file(m->storage.ctx, sh->name, &rd, &size);
+    if (e != 0) {
+        st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0,
+                 "shard \"%s\": the storage cannot open it: code %d (%s)", q, e,
+                 e > 0 ? strerror(e) : "not an errno value");
+        if (err) err->sys_errno = e;
+        return ST_E_IO;
+    }
+    s = st_open_reader(out, &rd, size, &m->fopts, err);
+    if (s != ST_OK) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        st__model_prefix(err, "shard \"%s\": ", q);
+    }
+    return s;
+}
+
 /* Every weight-map tensor of the shard is in f, and f has no other tensor. */
 static st_status st__check_shard(const st_model *m, uint64_t si, const st_file *f,
                                  st_error *err)
@@ -131,6 +166,17 @@ static st_status st__load_shard(st_model *m, uint64_t si, st_file **out, st_erro
     int e;
     *out = NULL;
     st__quote(q, sizeof q, sh->name, sh->name_len);
+    if (m->has_storage) {
+        s = st__load_shard_storage(m, sh, q, &f, err);
+        if (s != ST_OK) return s;
+        s = st__check_shard(m, si, f, err);
+        if (s != ST_OK) {
+            st__model_close_file(m, f);
+            return s;
+        }
+        *out = f;
+        return ST_OK;
+    }
     if (m->single) {
         e = st__os_open(m->single, 0, &h);
         if (e != 0) return st__shard_open_fail(err, e, q, m->single);
@@ -180,7 +226,7 @@ static void st__trim(st_model *m)
         victim->file = NULL;
         m->nopen--;
         st__os_lock_release(m->lock);
-        st_close(f);
+        st__model_close_file(m, f);
         st__os_lock_acquire(m->lock);
     }
 }
@@ -261,11 +307,12 @@ static void st__model_free(st_model *m)
 {
     st_allocator a = m->alloc;
     uint64_t i;
-    for (i = 0; i < m->nshards; i++) st_close(m->shards[i].file);
+    for (i = 0; i < m->nshards; i++) st__model_close_file(m, m->shards[i].file);
     st__hash_free(&m->names, &a);
     st__hash_free(&m->shard_names, &a);
     st__free(&a, m->entries, m->entries_cap * sizeof *m->entries);
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
+    st__free(&a, m->meta, m->meta_cap * sizeof *m->meta);
     st__arena_free_all(&m->arena);
     st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
@@ -383,8 +430,10 @@ static st_status st__check_file_options(const st_open_options *fo, st_open_optio
     return s;
 }
 
-st_status st_model_open(st_model **out, const char *path, const st_model_options *opts,
-                        st_error *err)
+/* Options, the model's memory and its lock: what every model open does
+ * before reading the index. NULL with *status set on failure. */
+static st_model *st__model_new(const st_model_options *opts, uint32_t *flags_out,
+                               uint64_t *cap_out, st_status *status, st_error *err)
 {
     st_open_options fo;
     const st_open_options *fop = NULL;
@@ -393,37 +442,36 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     uint64_t cap = ST_DEFAULT_MAX_HEADER_SIZE;
     st_model *m;
     st_status s;
-    size_t plen;
-    int e, kind;
-
-    if (out) *out = NULL;
-    if (!out || !path)
-        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                        !out ? "out is NULL" : "path is NULL");
     if (opts) {
-        if (opts->struct_size < ST__MOPT_END(max_open_shards))
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "model options struct_size %u is too small (initialise with "
-                            "ST_MODEL_OPTIONS_INIT)", (unsigned)opts->struct_size);
-        if (opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "unknown model option flags 0x%x",
-                            (unsigned)(opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS));
+        if (opts->struct_size < ST__MOPT_END(max_open_shards)) {
+            *status = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                               "model options struct_size %u is too small (initialise with "
+                               "ST_MODEL_OPTIONS_INIT)", (unsigned)opts->struct_size);
+            return NULL;
+        }
+        if (opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS) {
+            *status = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                               "unknown model option flags 0x%x",
+                               (unsigned)(opts->flags & ~(uint32_t)ST__MODEL_KNOWN_FLAGS));
+            return NULL;
+        }
         flags = opts->flags;
         if (opts->max_open_shards) max_open = opts->max_open_shards;
         if (opts->struct_size >= ST__MOPT_END(file_options)) fop = opts->file_options;
     }
     s = st__check_file_options(fop, &fo, err);
-    if (s != ST_OK) return s;
+    if (s != ST_OK) {
+        *status = s;
+        return NULL;
+    }
     if (fo.max_header_size) cap = fo.max_header_size;
     if (fo.struct_size >= ST__FOPT_END(allocator) && fo.allocator) alloc = *fo.allocator;
-    plen = strlen(path);
-    if (plen == 0 || plen >= ST__PATH_MAX)
-        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                        plen ? "path is too long" : "path is empty");
 
     m = (st_model *)st__malloc(&alloc, sizeof *m);
-    if (!m) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    if (!m) {
+        *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+        return NULL;
+    }
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->arena.alloc = &m->alloc;
@@ -434,7 +482,57 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
     m->follow_symlinks = (flags & ST_MODEL_FOLLOW_SYMLINKS) != 0;
     st__random_key(&m->key);
     if (st__os_lock_new(&m->alloc, &m->lock) != 0) {
-        s = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+        st__model_free(m);
+        *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+        return NULL;
+    }
+    *flags_out = flags;
+    *cap_out = cap;
+    *status = ST_OK;
+    return m;
+}
+
+/* After the index: every shard checked now with ST_MODEL_VALIDATE_ALL. Frees
+ * the model on failure. */
+static st_status st__model_done(st_model **out, st_model *m, uint32_t flags, st_error *err)
+{
+    if ((flags & ST_MODEL_VALIDATE_ALL) && !m->single) {
+        uint64_t i;
+        for (i = 0; i < m->nshards; i++) {
+            const st_file *f = NULL;
+            st_status s = st_model_acquire(m, i, &f, err);
+            if (s != ST_OK) {
+                st__model_free(m);
+                return s;
+            }
+            st_model_release(m, i);
+        }
+    }
+    st__clear_error(err);
+    *out = m;
+    return ST_OK;
+}
+
+st_status st_model_open(st_model **out, const char *path, const st_model_options *opts,
+                        st_error *err)
+{
+    uint32_t flags = 0;
+    uint64_t cap = 0;
+    st_model *m = NULL;
+    st_status s;
+    size_t plen;
+    int e, kind;
+
+    if (out) *out = NULL;
+    if (!out || !path)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        !out ? "out is NULL" : "path is NULL");
+    plen = strlen(path);
+    m = st__model_new(opts, &flags, &cap, &s, err);
+    if (!m) return s;
+    if (plen == 0 || plen >= ST__PATH_MAX) {
+        s = st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                     plen ? "path is too long" : "path is empty");
         goto fail;
     }
 
@@ -458,22 +556,54 @@ st_status st_model_open(st_model **out, const char *path, const st_model_options
         s = st__open_single(m, path, err);
     }
     if (s != ST_OK) goto fail;
-
-    if ((flags & ST_MODEL_VALIDATE_ALL) && !m->single) {
-        uint64_t i;
-        for (i = 0; i < m->nshards; i++) {
-            const st_file *f = NULL;
-            s = st_model_acquire(m, i, &f, err);
-            if (s != ST_OK) goto fail;
-            st_model_release(m, i);
-        }
-    }
-    st__clear_error(err);
-    *out = m;
-    return ST_OK;
+    return st__model_done(out, m, flags, err);
 fail:
     st__model_free(m);
     return s;
+}
+
+st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
+                                const char *index_name, const st_model_options *opts,
+                                st_error *err)
+{
+    uint32_t flags = 0;
+    uint64_t cap = 0;
+    st_model *m = NULL;
+    st_status s;
+    char *text = NULL;
+    size_t len = 0, alloc_len = 0;
+    if (out) *out = NULL;
+    if (!out || !storage || !index_name)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "%s is NULL",
+                        !out ? "out" : !storage ? "storage" : "index_name");
+    if (storage->struct_size < sizeof(st_model_storage))
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "storage struct_size %u is too small (initialise with "
+                        "ST_MODEL_STORAGE_INIT)", (unsigned)storage->struct_size);
+    if (storage->flags != 0)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "unknown storage flags 0x%x", (unsigned)storage->flags);
+    if (!storage->open_file)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "the storage has no open_file");
+    if (!*index_name)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "index_name is empty");
+    m = st__model_new(opts, &flags, &cap, &s, err);
+    if (!m) return s;
+    m->has_storage = 1;
+    memcpy(&m->storage, storage, sizeof m->storage);
+    m->fopts.flags &= ~(uint32_t)ST_OPEN_READ; /* a source option: readers have none */
+    s = st__model_read_index_storage(m, index_name, cap, &text, &len, &alloc_len, err);
+    if (s == ST_OK) {
+        s = st__model_parse_index(m, text, len, index_name, err);
+        st__free(&m->alloc, text, alloc_len);
+    }
+    if (s != ST_OK) {
+        st__model_free(m);
+        return s;
+    }
+    return st__model_done(out, m, flags, err);
 }
 
 void st_model_close(st_model *model)
@@ -521,4 +651,31 @@ const st_model_entry *st_model_find(const st_model *model, const char *name)
     i = st__hash_find_str(&model->names, &model->key, model, st__model_entry_name, name,
                           strlen(name));
     return i < 0 ? NULL : &model->entries[i];
+}
+
+uint64_t st_model_metadata_count(const st_model *model)
+{
+    return model ? model->nmeta : 0;
+}
+
+const st_metadata_entry *st_model_metadata_at(const st_model *model, uint64_t index)
+{
+    return model && index < model->nmeta ? &model->meta[index] : NULL;
+}
+
+const st_metadata_entry *st_model_metadata_find_n(const st_model *model, const char *key,
+                                                  size_t key_len)
+{
+    uint64_t i;
+    if (!model || !key) return NULL;
+    /* indexes hold a handful of entries: a scan */
+    for (i = 0; i < model->nmeta; i++)
+        if (model->meta[i].key_len == key_len && memcmp(model->meta[i].key, key, key_len) == 0)
+            return &model->meta[i];
+    return NULL;
+}
+
+const st_metadata_entry *st_model_metadata_find(const st_model *model, const char *key)
+{
+    return key ? st_model_metadata_find_n(model, key, strlen(key)) : NULL;
 }

@@ -37,6 +37,13 @@ struct st_model {
     size_t root_len;
     const char *single;
     st_open_options fopts; /* for every shard; allocator points at alloc */
+    int has_storage;             /* st_model_open_storage: shards through readers */
+    /* the index's "metadata" object: keys decoded, string values decoded,
+     * other values as their JSON text (arena) */
+    st_metadata_entry *meta;
+    size_t meta_cap;
+    uint64_t nmeta;
+    st_model_storage storage;
     uint32_t max_open;
     int follow_symlinks; /* ST_MODEL_FOLLOW_SYMLINKS */
     uint32_t nopen; /* open shards plus shards being opened */
@@ -66,6 +73,11 @@ st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char
 /* The only *.safetensors.index.json in dir, joined to dir in out[ST__PATH_MAX]:
  * none is ST_E_NOT_FOUND, several ST_E_INVALID_ARGUMENT (listed). */
 st_status st__model_find_index(const char *dir, char *out, st_error *err);
+/* The same through the model's storage (st_model_open_storage). */
+st_status st__model_read_index_storage(st_model *m, const char *name, uint64_t cap, char **out,
+                                       size_t *text_len, size_t *alloc_len, st_error *err);
+/* Closes a shard's handle, and its reader when the model has storage. */
+void st__model_close_file(const st_model *m, st_file *f);
 /* Parses the index text js[0..n) (label names it in messages) into the
  * model's entries and shards, in model order. Error offsets are offsets in
  * the index file. */

@@ -267,8 +267,54 @@ static int st__weight_map(st__ctx *c, st_model *m)
     return r == 0;
 }
 
-/* The top-level object. Unknown keys ("metadata" included: its content is not
- * used) are checked as JSON and ignored; every key must be unique. */
+/* "metadata": an object's entries are kept (string values decoded, any other
+ * value as its JSON text, as real indexes write "total_size": 123); null or
+ * any other value is checked as JSON and gives no entries. Keys must be
+ * unique, as everywhere. */
+static int st__index_metadata(st__ctx *c, st_model *m)
+{
+    const jsmntok_t *t;
+    st__it it;
+    const char *k, *v;
+    size_t kn, kpos, vn, base = c->nkeys;
+    int r;
+    if (!st__at_token(c, "a value")) return 0;
+    t = &c->tok[c->i];
+    if (c->schema_failed || t->type != JSMN_OBJECT) return st__check_value(c, 1);
+    if (!st__open(c, &it, 2)) return 0;
+    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
+        st_metadata_entry *e;
+        char *key;
+        size_t p0;
+        if (!st__push_key_now(c, base, k, kn, kpos)) return 0;
+        key = st__model_strdup(&m->arena, k, kn); /* k lives until the next string */
+        if (!key) return st__nomem(c);
+        if (!st__at_token(c, "a value")) return 0;
+        p0 = c->p;
+        if (c->tok[c->i].type == JSMN_STRING) {
+            if (!st__take_string(c, &v, &vn)) return 0;
+        } else {
+            if (!st__check_value(c, 2)) return 0;
+            v = c->js + p0; /* the value's JSON text */
+            vn = c->p - p0;
+        }
+        if (c->schema_failed) continue;
+        if (!st__grow(c, (void **)&m->meta, &m->meta_cap, sizeof *m->meta, (size_t)m->nmeta + 1))
+            return 0;
+        e = &m->meta[m->nmeta];
+        e->key = key;
+        e->key_len = kn;
+        e->value = st__model_strdup(&m->arena, v, vn);
+        if (!e->value) return st__nomem(c);
+        e->value_len = vn;
+        m->nmeta++;
+    }
+    if (r < 0) return 0;
+    return st__pop_keys(c, base, "the index's \"metadata\"", NULL, 0);
+}
+
+/* The top-level object. "weight_map" is read, "metadata" kept; other keys are
+ * checked as JSON and ignored; every key must be unique. */
 static int st__index_top(st__ctx *c, st_model *m)
 {
     st__it it;
@@ -288,6 +334,7 @@ static int st__index_top(st__ctx *c, st_model *m)
     if (!st__open(c, &it, 1)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
         int is_wm = kn == 10 && memcmp(k, "weight_map", 10) == 0;
+        int is_meta = kn == 8 && memcmp(k, "metadata", 8) == 0;
         if (is_wm && seen_wm) {
             st__schema_fail(c, ST_E_DUPLICATE, kpos, NULL, 0, "duplicate key \"weight_map\"");
             is_wm = 0;
@@ -296,6 +343,8 @@ static int st__index_top(st__ctx *c, st_model *m)
         if (is_wm) {
             seen_wm = 1;
             if (!st__weight_map(c, m)) return 0;
+        } else if (is_meta && m->nmeta == 0) { /* a second one is a duplicate key */
+            if (!st__index_metadata(c, m)) return 0;
         } else if (!st__check_value(c, 1)) {
             return 0;
         }
@@ -451,6 +500,62 @@ st_status st__model_read_index(st_model *m, const char *path, uint64_t cap, char
     *out = buf;
     *text_len = (size_t)got;
     *alloc_len = size + 1;
+    return ST_OK;
+}
+
+static st_status st__storage_fail(st_error *err, int e, const char *what, const char *name)
+{
+    char q[96];
+    st__fail(err, ST_E_IO, ST__NO_OFFSET, NULL, 0, "%s \"%s\" through the storage: code %d (%s)",
+             what, st__quote(q, sizeof q, name, strlen(name)), e,
+             e == ST_READER_SHORT ? "short read" : e > 0 ? strerror(e) : "not an errno value");
+    if (err) err->sys_errno = e == ST_READER_SHORT ? EIO : e;
+    return ST_E_IO;
+}
+
+st_status st__model_read_index_storage(st_model *m, const char *name, uint64_t cap, char **out,
+                                       size_t *text_len, size_t *alloc_len, st_error *err)
+{
+    st_reader rd;
+    uint64_t size = 0, off = 0;
+    char *buf, q[96];
+    int e;
+    *out = NULL;
+    *text_len = *alloc_len = 0;
+    memset(&rd, 0, sizeof rd);
+    rd.struct_size = (uint32_t)sizeof rd;
+    e = m->storage.open_file(m->storage.ctx, name, &rd, &size);
+    if (e != 0) return st__storage_fail(err, e, "cannot open the index", name);
+    if (!rd.read) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "the storage gave the index \"%s\" a reader without read",
+                        st__quote(q, sizeof q, name, strlen(name)));
+    }
+    if (size > cap) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_HEADER_TOO_LARGE, 0, NULL, 0,
+                        "index \"%s\" has %llu bytes, above the cap of %llu (max_header_size)",
+                        st__quote(q, sizeof q, name, strlen(name)), (unsigned long long)size,
+                        (unsigned long long)cap);
+    }
+    /* size <= cap <= ST_MAX_HEADER_SIZE_LIMIT: fits size_t */
+    buf = (char *)st__malloc(&m->alloc, (size_t)size + 1);
+    if (!buf) {
+        if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0,
+                        "out of memory reading the index (%llu bytes)", (unsigned long long)size);
+    }
+    e = size ? rd.read(rd.ctx, off, buf, (size_t)size) : 0;
+    if (m->storage.close_file) m->storage.close_file(m->storage.ctx, &rd);
+    if (e != 0) {
+        st__free(&m->alloc, buf, (size_t)size + 1);
+        return st__storage_fail(err, e, "cannot read the index", name);
+    }
+    buf[size] = '\0';
+    *out = buf;
+    *text_len = (size_t)size;
+    *alloc_len = (size_t)size + 1;
     return ST_OK;
 }
 

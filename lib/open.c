@@ -14,6 +14,7 @@ typedef struct st__opts {
     uint32_t flags;
     uint64_t cap;
     st_allocator alloc;
+    uint64_t read_gap;
 } st__opts;
 
 static st_status st__read_options(const st_open_options *o, st__opts *r, st_error *err)
@@ -21,6 +22,7 @@ static st_status st__read_options(const st_open_options *o, st__opts *r, st_erro
     r->flags = 0;
     r->cap = ST_DEFAULT_MAX_HEADER_SIZE;
     r->alloc = st__default_allocator;
+    r->read_gap = ST_DEFAULT_READ_GAP;
     if (!o) return ST_OK;
     if (o->struct_size < ST__OPT_END(max_header_size))
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
@@ -45,6 +47,8 @@ static st_status st__read_options(const st_open_options *o, st__opts *r, st_erro
                             "allocator needs malloc_fn, realloc_fn and free_fn");
         r->alloc = *a;
     }
+    if (o->struct_size >= ST__OPT_END(read_gap) && o->read_gap)
+        r->read_gap = o->read_gap == ST_READ_GAP_NONE ? 0 : o->read_gap;
     return ST_OK;
 }
 
@@ -52,6 +56,7 @@ static void st__destroy(st_file *f)
 {
     st_allocator a = f->alloc;
     st__source_release(f);
+    if (f->reader_lock) st__os_lock_free(&a, f->reader_lock);
     st__hash_free(&f->names, &a);
     st__hash_free(&f->meta_hash, &a);
     st__free(&a, f->tensors, f->tensors_cap * sizeof *f->tensors);
@@ -75,6 +80,7 @@ static st_file *st__new(const st__opts *o)
     f->name_arena.alloc = &f->alloc;
     f->name_arena.block_size = 4096;
     f->meta_state = ST_METADATA_ABSENT;
+    f->read_gap = o->read_gap;
     st__random_key(&f->key);
     return f;
 }
@@ -92,10 +98,11 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
         const unsigned char *b = f->bytes;
         const char *what;
         uint64_t got = 0;
+        uint64_t avail = ST__SRC_HAS_DATA(f->src_kind) ? f->size : f->avail;
         if (!b && f->size > 0 && f->size < 8 && f->fh != ST__FH_NONE &&
             st__os_pread(f->fh, small, f->size, 0, &got) == 0 && got == f->size)
             b = small; /* too small to map: read the few bytes */
-        what = st__sniff(b, f->size);
+        what = st__sniff(b, avail);
         if (what) s = st__fail(err, ST_E_WRONG_FORMAT, 0, NULL, 0, "not a safetensors file: %s", what);
     }
     if (s != ST_OK) {
@@ -107,9 +114,125 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
     f->names.record_size = sizeof *f->tensors;
     st__free(&f->alloc, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
     f->tmp_pos = NULL;
+    if (!ST__SRC_HAS_DATA(f->src_kind)) {
+        /* everything needed is decoded: the header bytes are not kept */
+        st__free(&f->alloc, f->owned, f->owned_len);
+        f->owned = NULL;
+        f->owned_len = 0;
+        f->bytes = NULL;
+        f->avail = 0;
+    }
     st__clear_error(err);
     *out = f;
     return ST_OK;
+}
+
+/* The open flags that make no sense without a descriptor. */
+static st_status st__no_fd_flags(const st__opts *o, const char *fn, st_error *err)
+{
+    if (o->flags & (ST_OPEN_CLOSE_FD | ST_OPEN_READ))
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "%s takes neither ST_OPEN_CLOSE_FD nor ST_OPEN_READ (it has no file "
+                        "descriptor)",
+                        fn);
+    return ST_OK;
+}
+
+st_status st_open_reader(st_file **out, const st_reader *reader, uint64_t size,
+                         const st_open_options *opts, st_error *err)
+{
+    st__opts o;
+    st_file *f;
+    st_status s;
+    int e;
+    if (out) *out = NULL;
+    if (!out || !reader)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "%s is NULL",
+                        !out ? "out" : "reader");
+    if (reader->struct_size < sizeof(st_reader))
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "reader struct_size %u is too small (initialise with ST_READER_INIT)",
+                        (unsigned)reader->struct_size);
+    if (!reader->read)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "the reader has no read function");
+    if (reader->flags & ~(uint32_t)ST_READER_THREAD_SAFE)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "unknown reader flags 0x%x",
+                        (unsigned)(reader->flags & ~(uint32_t)ST_READER_THREAD_SAFE));
+    s = st__read_options(opts, &o, err);
+    if (s == ST_OK) s = st__no_fd_flags(&o, "st_open_reader", err);
+    if (s != ST_OK) return s;
+    f = st__new(&o);
+    if (!f) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    memcpy(&f->reader, reader, sizeof f->reader);
+    f->reader.struct_size = sizeof f->reader;
+    f->size = size;
+    f->src_kind = ST__SRC_READER;
+    if (!(reader->flags & ST_READER_THREAD_SAFE)) {
+        st__os_lock *l = NULL;
+        e = st__os_lock_new(&f->alloc, &l);
+        if (e != 0) {
+            st__destroy(f);
+            return st__fail(err, e == ENOMEM ? ST_E_NOMEM : ST_E_IO, ST__NO_OFFSET, NULL, 0,
+                            "cannot create the lock that serializes the reader: %s",
+                            strerror(e));
+        }
+        f->reader_lock = l;
+    }
+    s = st__source_reader(f, o.cap, err);
+    if (s != ST_OK) {
+        st__destroy(f);
+        return s;
+    }
+    return st__finish(out, f, &o, err);
+}
+
+st_status st_open_header(st_file **out, const void *prefix, uint64_t prefix_size,
+                         uint64_t file_size, const st_open_options *opts, st_error *err)
+{
+    st__opts o;
+    st_file *f;
+    st_status s;
+    const unsigned char *b = (const unsigned char *)prefix;
+    if (out) *out = NULL;
+    if (!out)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+    if (!prefix && prefix_size)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "prefix is NULL but prefix_size is %llu",
+                        (unsigned long long)prefix_size);
+    if (prefix_size > file_size)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "prefix_size %llu is larger than the file's %llu bytes",
+                        (unsigned long long)prefix_size, (unsigned long long)file_size);
+    s = st__read_options(opts, &o, err);
+    if (s == ST_OK) s = st__no_fd_flags(&o, "st_open_header", err);
+    if (s != ST_OK) return s;
+    if (prefix_size < 8 && file_size >= 8)
+        return st__fail(err, ST_E_NEED_MORE, 8, NULL, 0,
+                        "the prefix holds %llu bytes: the 8-byte header length is needed "
+                        "first",
+                        (unsigned long long)prefix_size);
+    if (file_size >= 8) {
+        uint64_t n = 0;
+        int i;
+        for (i = 7; i >= 0; i--) n = (n << 8) | b[i];
+        /* only when rules 2 and 3 pass: otherwise they decide */
+        if (n <= o.cap && n <= file_size - 8 && prefix_size < 8 + n)
+            return st__fail(err, ST_E_NEED_MORE, 8 + n, NULL, 0,
+                            "the prefix holds %llu bytes but the header ends at byte %llu: "
+                            "pass the first %llu bytes of the file",
+                            (unsigned long long)prefix_size, (unsigned long long)n + 8,
+                            (unsigned long long)n + 8);
+    }
+    f = st__new(&o);
+    if (!f) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    f->bytes = b;
+    f->avail = prefix_size;
+    f->size = file_size;
+    f->src_kind = ST__SRC_HEADER;
+    return st__finish(out, f, &o, err);
 }
 
 st_status st_open_memory(st_file **out, const void *data, uint64_t size,

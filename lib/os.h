@@ -75,6 +75,32 @@ int st__os_pread(st__fh h, void *dst, uint64_t size, uint64_t off, uint64_t *don
  * an errno-style code (as a negative number) if the listing failed. */
 int st__os_list_dir(const char *dir, int (*fn)(void *ctx, const char *name), void *ctx);
 
+/* ---------------------------------------------------------------- writing */
+
+/* Creates the new, empty file path exclusively (EEXIST if anything has that
+ * name), read-write, close-on-exec, with the permissions a new file gets
+ * (0666 less the umask on POSIX). */
+int st__os_create(const char *path, st__fh *out);
+/* A handle of the library's own for writing to a caller's descriptor (which
+ * is left open, its position unmoved by the library's positional writes). */
+int st__os_dup_fd_write(int fd, st__fh *out);
+/* Writes size bytes at off, in chunks, retrying interruptions and short
+ * writes, with no shared file position (safe from several threads at once).
+ * 0, or the error of the failed call (ENOSPC, EFBIG, EIO, ...). */
+int st__os_pwrite(st__fh h, const void *src, uint64_t size, uint64_t off);
+/* Sets the file's length (ftruncate / SetEndOfFile). */
+int st__os_set_size(st__fh h, uint64_t size);
+/* Flushes the file's data and size to the device (fsync / FlushFileBuffers). */
+int st__os_sync(st__fh h);
+/* Renames from over to atomically, replacing to if it exists. */
+int st__os_rename(const char *from, const char *to);
+/* Flushes the directory that holds path, so that a rename in it is durable
+ * (POSIX); 0 where the OS has no such call (Windows: the rename itself is
+ * made durable by MoveFileExW's MOVEFILE_WRITE_THROUGH). */
+int st__os_sync_dir(const char *path);
+/* Removes the file path. */
+int st__os_remove(const char *path);
+
 /* ---------------------------------------------------------------- memory */
 
 /* Maps size (> 0, <= SIZE_MAX) bytes of h read-only (private, copy on write

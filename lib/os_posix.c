@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -196,6 +197,103 @@ int st__os_list_dir(const char *dir, int (*fn)(void *ctx, const char *name), voi
     closedir(d);
     if (r) return r;
     return e ? -e : 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+int st__os_create(const char *path, st__fh *out)
+{
+    int fd;
+    *out = ST__FH_NONE;
+    do {
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno ? errno : EIO;
+    *out = (st__fh)fd;
+    return 0;
+}
+
+int st__os_dup_fd_write(int fd, st__fh *out)
+{
+    /* a duplicate: pwrite moves no file position */
+    return st__os_adopt_fd(fd, 0, out);
+}
+
+int st__os_pwrite(st__fh h, const void *src, uint64_t size, uint64_t off)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    const uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1;
+    uint64_t done = 0;
+    if (size > off_max || off > off_max - size) return EFBIG;
+    while (done < size) {
+        uint64_t left = size - done;
+        size_t want = left > (uint64_t)ST__READ_CHUNK ? ST__READ_CHUNK : (size_t)left;
+        ssize_t n = pwrite((int)h, p + (size_t)done, want, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno ? errno : EIO;
+        }
+        if (n == 0) return EIO; /* no progress: never loop forever */
+        done += (uint64_t)n;
+    }
+    return 0;
+}
+
+int st__os_set_size(st__fh h, uint64_t size)
+{
+    const uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * 8 - 1)) - 1;
+    int r;
+    if (size > off_max) return EFBIG;
+    do {
+        r = ftruncate((int)h, (off_t)size);
+    } while (r != 0 && errno == EINTR);
+    return r == 0 ? 0 : (errno ? errno : EIO);
+}
+
+int st__os_sync(st__fh h)
+{
+    int r;
+    do {
+        r = fsync((int)h);
+    } while (r != 0 && errno == EINTR);
+    return r == 0 ? 0 : (errno ? errno : EIO);
+}
+
+int st__os_rename(const char *from, const char *to)
+{
+    return rename(from, to) == 0 ? 0 : (errno ? errno : EIO);
+}
+
+int st__os_sync_dir(const char *path)
+{
+    char dir[ST__PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+    int fd, r, e;
+    if (!slash) {
+        memcpy(dir, ".", 2);
+    } else {
+        n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir) return ENAMETOOLONG;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    do {
+        fd = open(dir, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno ? errno : EIO;
+    do {
+        r = fsync(fd);
+    } while (r != 0 && errno == EINTR);
+    e = r == 0 ? 0 : errno;
+    close(fd);
+    /* some filesystems cannot sync a directory: nothing more can be done */
+    return e == EINVAL || e == EBADF || e == EROFS ? 0 : e;
+}
+
+int st__os_remove(const char *path)
+{
+    return unlink(path) == 0 ? 0 : (errno ? errno : EIO);
 }
 
 /* ---------------------------------------------------------------- memory */

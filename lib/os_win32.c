@@ -74,6 +74,17 @@ static int st__os_errno(DWORD e)
     case ERROR_NOT_SUPPORTED:
     case ERROR_CALL_NOT_IMPLEMENTED:
         return ENOSYS;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        return EEXIST;
+    case ERROR_FILE_TOO_LARGE:
+        return EFBIG;
+    case ERROR_WRITE_PROTECT:
+        return EROFS;
+    case ERROR_NOT_SAME_DEVICE:
+        return EXDEV;
+    case ERROR_DIR_NOT_EMPTY:
+        return ENOTEMPTY;
     default:
         return EIO;
     }
@@ -423,6 +434,115 @@ int st__os_list_dir(const char *dir, int (*fn)(void *ctx, const char *name), voi
     }
     FindClose(find);
     return e;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+int st__os_create(const char *path, st__fh *out)
+{
+    wchar_t w[ST__PATH_MAX];
+    HANDLE h;
+    int e = st__os_widen(path, w, ST__PATH_MAX, NULL);
+    *out = ST__FH_NONE;
+    if (e != 0) return e;
+    /* CREATE_NEW: EEXIST if anything has the name; shared for deletion, so
+     * that a failed write can remove it while it is still open */
+    h = CreateFileW(w, GENERIC_READ | GENERIC_WRITE,
+                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_NEW,
+                    FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) return st__os_open_errno(w, GetLastError());
+    *out = (st__fh)h;
+    return 0;
+}
+
+int st__os_dup_fd_write(int fd, st__fh *out)
+{
+    HANDLE dup = INVALID_HANDLE_VALUE, self = GetCurrentProcess();
+    intptr_t osh;
+    int e = 0;
+    *out = ST__FH_NONE;
+    ST__CRT_QUIET_BEGIN;
+    osh = _get_osfhandle(fd);
+    ST__CRT_QUIET_END;
+    if (osh == -1 || osh == -2) return EBADF;
+    if (GetFileType(ST__H(osh)) != FILE_TYPE_DISK) return ESPIPE; /* no offsets to write at */
+    {
+        /* as in st__os_adopt_fd: a new open of the file, so that the caller's
+         * position stays, after a write of 0 bytes at the current position
+         * (it changes nothing) proves the descriptor may write */
+        DWORD put = 0;
+        if (!WriteFile(ST__H(osh), "", 0, &put, NULL)) return st__os_errno(GetLastError());
+    }
+    dup = ReOpenFile(ST__H(osh), GENERIC_READ | GENERIC_WRITE,
+                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0);
+    if (dup == INVALID_HANDLE_VALUE &&
+        !DuplicateHandle(self, ST__H(osh), self, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        e = st__os_errno(GetLastError());
+    if (e != 0) return e;
+    *out = (st__fh)dup;
+    return 0;
+}
+
+int st__os_pwrite(st__fh h, const void *src, uint64_t size, uint64_t off)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    uint64_t done = 0;
+    if (size > (uint64_t)INT64_MAX || off > (uint64_t)INT64_MAX - size) return EFBIG;
+    while (done < size) {
+        OVERLAPPED ov;
+        uint64_t left = size - done, at = off + done;
+        DWORD want = left > (1u << 30) ? (DWORD)(1u << 30) : (DWORD)left, put = 0;
+        memset(&ov, 0, sizeof ov);
+        ov.Offset = (DWORD)at;
+        ov.OffsetHigh = (DWORD)(at >> 32);
+        if (!WriteFile(ST__H(h), p + done, want, &put, &ov)) return st__os_errno(GetLastError());
+        if (put == 0) return EIO; /* no progress: never loop forever */
+        done += put;
+    }
+    return 0;
+}
+
+int st__os_set_size(st__fh h, uint64_t size)
+{
+    /* by handle, not SetEndOfFile: no file position involved */
+    FILE_END_OF_FILE_INFO eof;
+    if (size > (uint64_t)INT64_MAX) return EFBIG;
+    eof.EndOfFile.QuadPart = (LONGLONG)size;
+    if (!SetFileInformationByHandle(ST__H(h), FileEndOfFileInfo, &eof, sizeof eof))
+        return st__os_errno(GetLastError());
+    return 0;
+}
+
+int st__os_sync(st__fh h)
+{
+    return FlushFileBuffers(ST__H(h)) ? 0 : st__os_errno(GetLastError());
+}
+
+int st__os_rename(const char *from, const char *to)
+{
+    wchar_t wf[ST__PATH_MAX], wt[ST__PATH_MAX];
+    int e = st__os_widen(from, wf, ST__PATH_MAX, NULL);
+    if (e == 0) e = st__os_widen(to, wt, ST__PATH_MAX, NULL);
+    if (e != 0) return e;
+    /* replaces to, and returns once the rename is on the disk */
+    if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        return st__os_errno(GetLastError());
+    return 0;
+}
+
+int st__os_sync_dir(const char *path)
+{
+    /* nothing to flush: MOVEFILE_WRITE_THROUGH made the rename durable */
+    (void)path;
+    return 0;
+}
+
+int st__os_remove(const char *path)
+{
+    wchar_t w[ST__PATH_MAX];
+    int e = st__os_widen(path, w, ST__PATH_MAX, NULL);
+    if (e != 0) return e;
+    return DeleteFileW(w) ? 0 : st__os_errno(GetLastError());
 }
 
 /* ---------------------------------------------------------------- memory */

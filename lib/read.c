@@ -70,6 +70,7 @@ st_status st_tensor_copy_elements(const st_tensor *t, uint64_t first, uint64_t c
     bits = st_dtype_bits(t->dtype);
     if (bits == 0) return ST_E_INVALID_ARGUMENT;
     if (bits % 8 != 0) return ST_E_DTYPE_MISMATCH;
+    if (!t->data) return ST_E_NO_DATA;
     if (first > t->numel || count > t->numel - first) return ST_E_RANGE;
     if (count == 0) return ST_OK;
     esize = bits / 8;
@@ -97,12 +98,89 @@ uint64_t st_tensor_file_alignment(const st_tensor *t)
 
 /* ---------------------------------------------------------------- reads */
 
+st_status st__check_tensor(const st_file *file, const st_tensor *t, const char *fn,
+                           st_error *err)
+{
+    return st__check_args(file, t, fn, err);
+}
+
+/* The reader's failure as a record: its code in sys_errno (EIO for a short
+ * read, which is no errno). */
+static st_status st__reader_fail(const st_file *f, const st_tensor *t, uint64_t off,
+                                 uint64_t size, int e, const char *fn, st_error *err)
+{
+    st_status s;
+    if (e == ST_READER_SHORT)
+        s = st__fail(err, ST_E_IO, off, t->name, (size_t)t->name_len,
+                     "%s: the reader returned fewer than the %llu bytes asked for at file "
+                     "offset %llu (short read; the file was declared %llu bytes)",
+                     fn, (unsigned long long)size, (unsigned long long)off,
+                     (unsigned long long)f->size);
+    else
+        s = st__fail(err, ST_E_IO, off, t->name, (size_t)t->name_len,
+                     "%s: the reader failed reading %llu bytes at file offset %llu: "
+                     "code %d (%s)",
+                     fn, (unsigned long long)size, (unsigned long long)off, e,
+                     e > 0 ? strerror(e) : "not an errno value");
+    if (err) err->sys_errno = e == ST_READER_SHORT ? EIO : e;
+    return s;
+}
+
+st_status st__read_at(const st_file *f, const st_tensor *t, uint64_t off, void *dst,
+                      uint64_t size, const char *fn, st_error *err)
+{
+    uint64_t done = 0;
+    st_status s;
+    int e;
+    if (size == 0) return ST_OK;
+    if (f->src_kind == ST__SRC_HEADER)
+        return st__fail(err, ST_E_NO_DATA, ST__NO_OFFSET, t->name, (size_t)t->name_len,
+                        "%s: the handle was opened from the header only (st_open_header): "
+                        "it has no tensor data",
+                        fn);
+    if (f->src_kind == ST__SRC_READER) {
+        e = st__reader_read(f, off, dst, size);
+        return e == 0 ? ST_OK : st__reader_fail(f, t, off, size, e, fn, err);
+    }
+    if (f->src_kind != ST__SRC_MAP || f->fh == ST__FH_NONE) {
+        /* borrowed buffer or ST_OPEN_READ copy: the bytes cannot change under us
+         * (a memory caller promised to keep them alive and unchanged) */
+        memcpy(dst, f->bytes + (size_t)off, (size_t)size);
+        return ST_OK;
+    }
+    e = st__os_pread(f->fh, dst, size, off, &done);
+    if (e != 0) {
+        s = st__fail(err, ST_E_IO, off + done, t->name, (size_t)t->name_len,
+                     "%s: reading %llu bytes at file offset %llu failed after %llu "
+                     "bytes: %s",
+                     fn, (unsigned long long)size, (unsigned long long)off,
+                     (unsigned long long)done, strerror(e));
+        if (err) err->sys_errno = e;
+        return s;
+    }
+    if (done < size) {
+        /* end of file inside the tensor: report where the data now ends (the
+         * read may have started past it) */
+        st__os_stat sb;
+        uint64_t end = off + done;
+        if (st__os_fstat(f->fh, &sb) == 0 && sb.size < end) end = sb.size;
+        s = st__fail(err, ST_E_IO, end, t->name, (size_t)t->name_len,
+                     "%s: the file shrank since open: its data now ends at byte "
+                     "%llu, before the %llu bytes wanted at file offset %llu (file had %llu "
+                     "bytes at open)",
+                     fn, (unsigned long long)end, (unsigned long long)size,
+                     (unsigned long long)off, (unsigned long long)f->size);
+        /* no system call failed, but the record must say the read did */
+        if (err) err->sys_errno = EIO;
+        return s;
+    }
+    return ST_OK;
+}
+
 st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_offset,
                          void *dst, uint64_t size, st_error *err)
 {
     st_status s = st__check_args(file, t, "st_tensor_read", err);
-    uint64_t abs_off, done = 0;
-    int e;
     if (s != ST_OK) return s;
     if (!dst && size)
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
@@ -113,42 +191,11 @@ st_status st_tensor_read(const st_file *file, const st_tensor *t, uint64_t byte_
                         "tensor's %llu bytes",
                         (unsigned long long)size, (unsigned long long)byte_offset,
                         (unsigned long long)t->nbytes);
-    if (size == 0 || file->src_kind != ST__SRC_MAP || file->fh == ST__FH_NONE) {
-        /* borrowed buffer or ST_OPEN_READ copy: the bytes cannot change under us
-         * (a memory caller promised to keep them alive and unchanged) */
-        if (size) memcpy(dst, (const unsigned char *)t->data + (size_t)byte_offset, (size_t)size);
-        st__clear_error(err);
-        return ST_OK;
-    }
-    abs_off = t->offset + byte_offset;
-    e = st__os_pread(file->fh, dst, size, abs_off, &done);
-    if (e != 0) {
-        s = st__fail(err, ST_E_IO, abs_off + done, t->name, (size_t)t->name_len,
-                     "st_tensor_read: reading %llu bytes at file offset %llu failed after %llu "
-                     "bytes: %s",
-                     (unsigned long long)size, (unsigned long long)abs_off,
-                     (unsigned long long)done, strerror(e));
-        if (err) err->sys_errno = e;
-        return s;
-    }
-    if (done < size) {
-        /* end of file inside the tensor: report where the data now ends (the
-         * read may have started past it) */
-        st__os_stat sb;
-        uint64_t end = abs_off + done;
-        if (st__os_fstat(file->fh, &sb) == 0 && sb.size < end) end = sb.size;
-        s = st__fail(err, ST_E_IO, end, t->name, (size_t)t->name_len,
-                     "st_tensor_read: the file shrank since open: its data now ends at byte "
-                     "%llu, before the %llu bytes wanted at file offset %llu (file had %llu "
-                     "bytes at open)",
-                     (unsigned long long)end, (unsigned long long)size,
-                     (unsigned long long)abs_off, (unsigned long long)file->size);
-        /* no system call failed, but the record must say the read did */
-        if (err) err->sys_errno = EIO;
-        return s;
-    }
-    st__clear_error(err);
-    return ST_OK;
+    if (file->src_kind == ST__SRC_HEADER) /* even for 0 bytes: say there is no data */
+        return st__read_at(file, t, t->offset, dst, 1, "st_tensor_read", err);
+    s = st__read_at(file, t, t->offset + byte_offset, dst, size, "st_tensor_read", err);
+    if (s == ST_OK) st__clear_error(err);
+    return s;
 }
 
 /* ---------------------------------------------------------------- page hints */

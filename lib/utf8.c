@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#define ST__ONES UINT64_C(0x0101010101010101)
-#define ST__HIGHS UINT64_C(0x8080808080808080)
+#define ST__U8_ONES UINT64_C(0x0101010101010101)
+#define ST__U8_HIGHS UINT64_C(0x8080808080808080)
 
 int st__utf8_valid(const unsigned char *s, size_t n, size_t *bad)
 {
@@ -25,20 +25,20 @@ int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain)
                 uint64_t w, v;
                 memcpy(&w, s + i, 8);
                 memcpy(&v, s + i + 8, 8);
-                if ((w | v) & ST__HIGHS) break;
-                special |= (w - ST__ONES * 0x20) | ((w ^ (ST__ONES * '\\')) - ST__ONES) |
-                           (v - ST__ONES * 0x20) | ((v ^ (ST__ONES * '\\')) - ST__ONES);
+                if ((w | v) & ST__U8_HIGHS) break;
+                special |= (w - ST__U8_ONES * 0x20) | ((w ^ (ST__U8_ONES * '\\')) - ST__U8_ONES) |
+                           (v - ST__U8_ONES * 0x20) | ((v ^ (ST__U8_ONES * '\\')) - ST__U8_ONES);
                 i += 16;
             }
             while (i + 8 <= n) {
                 uint64_t w;
                 memcpy(&w, s + i, 8);
-                if (w & ST__HIGHS) break;
-                special |= (w - ST__ONES * 0x20) | ((w ^ (ST__ONES * '\\')) - ST__ONES);
+                if (w & ST__U8_HIGHS) break;
+                special |= (w - ST__U8_ONES * 0x20) | ((w ^ (ST__U8_ONES * '\\')) - ST__U8_ONES);
                 i += 8;
             }
             while (i < n && s[i] < 0x80) {
-                if (s[i] < 0x20 || s[i] == '\\') special = ST__HIGHS;
+                if (s[i] < 0x20 || s[i] == '\\') special = ST__U8_HIGHS;
                 i++;
             }
             continue;
@@ -66,6 +66,6 @@ int st__utf8_scan(const unsigned char *s, size_t n, size_t *bad, int *plain)
             i += len;
         }
     }
-    if (plain) *plain = (special & ST__HIGHS) == 0;
+    if (plain) *plain = (special & ST__U8_HIGHS) == 0;
     return 1;
 }

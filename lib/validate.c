@@ -16,7 +16,7 @@ static int st__before(const st_tensor *t, uint32_t a, uint32_t b)
 }
 
 /* Stable bottom-up merge sort of indices; tmp has n entries. */
-static void st__sort(const st_tensor *t, uint32_t *idx, uint32_t *tmp, size_t n)
+static void st__sort_by_offset(const st_tensor *t, uint32_t *idx, uint32_t *tmp, size_t n)
 {
     size_t w, i;
     uint32_t *src = idx, *dst = tmp;
@@ -73,7 +73,7 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
                             "out of memory while sorting %llu tensors", (unsigned long long)n);
         }
         for (i = 0; i < n; i++) f->order[i] = (uint32_t)i;
-        st__sort(ts, f->order, tmp, n);
+        st__sort_by_offset(ts, f->order, tmp, n);
         st__free(&f->alloc, tmp, n * sizeof(uint32_t));
     }
 
@@ -164,7 +164,8 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err)
     for (i = 0; i < n; i++) {
         st_tensor *t = &ts[i];
         t->offset = f->data_offset + t->begin;
-        t->data = f->bytes + (size_t)t->offset;
+        /* no data in memory behind a reader or a header-only open */
+        t->data = ST__SRC_HAS_DATA(f->src_kind) ? f->bytes + (size_t)t->offset : NULL;
     }
     return ST_OK;
 }

@@ -18,6 +18,7 @@ static st_status st__view(const st_tensor *t, const void **out, st_dtype want, s
     *out = NULL;
     if (!t) return ST_E_INVALID_ARGUMENT;
     if (t->dtype != want) return ST_E_DTYPE_MISMATCH;
+    if (!t->data) return ST_E_NO_DATA; /* st_open_reader / st_open_header */
     if (size > 1 && st__host_big_endian()) return ST_E_BYTE_ORDER;
     /* nothing can be read through an empty view, so its address does not matter */
     if (t->numel && ((uintptr_t)t->data) % align) return ST_E_MISALIGNED;
@@ -68,6 +69,7 @@ st_status st_tensor_view(const st_tensor *t, const void **out)
 st_status st_tensor_copy(const st_tensor *t, uint64_t byte_offset, void *dst, uint64_t size)
 {
     if (!t || (!dst && size)) return ST_E_INVALID_ARGUMENT;
+    if (!t->data) return ST_E_NO_DATA;
     if (byte_offset > t->nbytes || size > t->nbytes - byte_offset) return ST_E_RANGE;
     if (size) memcpy(dst, (const unsigned char *)t->data + (size_t)byte_offset, (size_t)size);
     return ST_OK;

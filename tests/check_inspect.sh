@@ -541,7 +541,9 @@ ts = [("f", "F32", [3], struct.pack("<3f", 1.5, -2.0, 0.1)),
       ("i", "I64", [2], struct.pack("<2q", -9007199254740993, 7)),
       ("u", "U16", [2], struct.pack("<2H", 65535, 1)),
       ("c", "C64", [1], struct.pack("<2f", 1.0, -3.0)),
-      ("e", "F8_E4M3", [2], bytes([0x7E, 0xB8]))]                   # 448, -1
+      ("e", "F8_E4M3", [2], bytes([0x7E, 0xB8])),                   # 448, -1
+      ("d", "F64", [4], struct.pack("<4d", 0.09568845342543757, 1e-300, -2.5,
+                                    0.1 + 0.2))]
 hdr, off, data = {}, 0, b""
 for n, d, sh, b in ts:
     hdr[n] = {"dtype": d, "shape": sh, "data_offsets": [off, off + len(b)]}
@@ -563,6 +565,14 @@ dump_is i "-9007199254740993 7"
 dump_is u "65535 1"
 dump_is c "1 -3"
 dump_is e "448 -1"
+# F64 exactly (%.17g), not through float: 17 digits give the double back
+dump_is d "0.095688453425437567 1e-300 -2.5 0.30000000000000004"
+run "$INSPECT" --dump d "$tmp/dump.st"
+expect "dump: F64 values read back to the stored doubles" python3 - "$tmp/out" <<'PY'
+import sys
+vals = [float(l) for l in open(sys.argv[1]) if not l.startswith("#")]
+sys.exit(0 if vals == [0.09568845342543757, 1e-300, -2.5, 0.1 + 0.2] else 1)
+PY
 dump_is f "1.5 -2" --limit 2
 dump_is f "" --limit 0
 run "$INSPECT" --dump f "$tmp/dump.st"
@@ -576,5 +586,50 @@ run "$INSPECT" --limit 3 "$tmp/dump.st"
 expect_rc "--limit without --dump is a usage error" 2
 run "$INSPECT" --dump f --json "$tmp/dump.st"
 expect_rc "--dump with --json is a usage error" 2
+
+# ---------------------------------------------------------------- --bytes-read
+# Through a counting reader: listing takes the prefix and the header (two
+# reads, 8 + N bytes, no data byte); a dump adds only the bytes it prints.
+hlen=$(python3 -c 'import struct,sys; print(struct.unpack("<Q", open(sys.argv[1],"rb").read(8))[0])' "$tmp/dump.st")
+fsize=$(wc -c <"$tmp/dump.st" | tr -d ' ')
+run "$INSPECT" --bytes-read "$tmp/dump.st"
+expect_rc "bytes-read: table" 0
+expect "bytes-read: table lists the tensors" has "$tmp/out" "summary: 8 tensors"
+expect "bytes-read: two reads, the header only" has "$tmp/err" \
+    "$tmp/dump.st: bytes read: 2 reads, $((8 + hlen)) bytes of $fsize to list"
+run "$INSPECT" --bytes-read --check "$tmp/dump.st"
+expect_rc "bytes-read: check" 0
+expect "bytes-read: check reads the header only" has "$tmp/err" \
+    "bytes read: 2 reads, $((8 + hlen)) bytes of $fsize to check"
+run "$INSPECT" --bytes-read --json "$tmp/dump.st"
+expect_rc "bytes-read: json" 0
+expect "bytes-read: stdout is still one JSON object" python3 -c \
+    'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out"
+run "$INSPECT" --json "$tmp/dump.st"
+cp "$tmp/out" "$tmp/json-mapped"
+run "$INSPECT" --bytes-read --json "$tmp/dump.st"
+expect "bytes-read: the same JSON as a mapped open" cmp -s "$tmp/out" "$tmp/json-mapped"
+run "$INSPECT" --bytes-read --dump d --limit 1 "$tmp/dump.st"
+expect_rc "bytes-read: dump" 0
+expect "bytes-read: dump prints the value" has "$tmp/out" "0.095688453425437567"
+expect "bytes-read: dump reads one 8-byte element more" has "$tmp/err" \
+    "bytes read: 3 reads, $((8 + hlen + 8)) bytes of $fsize to open and dump"
+dump_is d "0.095688453425437567 1e-300 -2.5 0.30000000000000004" --bytes-read
+dump_is q "0.5 1 6 -0.5" --bytes-read
+dump_is q "0.5" --bytes-read --limit 1
+dump_is i "-9007199254740993 7" --bytes-read
+printf 'GGUF\003\000\000\000\000\000\000\000' >"$tmp/gguf.bin"
+run "$INSPECT" --bytes-read "$tmp/gguf.bin"
+expect_rc "bytes-read: a GGUF file" 1
+expect "bytes-read: GGUF named" has "$tmp/err" "a GGUF file"
+expect "bytes-read: the reads to find the error" has "$tmp/err" "bytes read: 2 reads, 12 bytes of 12 to find the error"
+run "$INSPECT" --bytes-read "$tmp/no-such-file"
+expect_rc "bytes-read: a missing file" 1
+expect "bytes-read: a missing file reported" has "$tmp/err" "cannot open"
+mkdir -p "$tmp/model-br"
+printf '{"weight_map": {}}' >"$tmp/model-br/model.safetensors.index.json"
+run "$INSPECT" --bytes-read "$tmp/model-br"
+expect_rc "bytes-read: sharded models are refused" 1
+expect "bytes-read: sharded model message" has "$tmp/err" "not sharded models"
 
 finish

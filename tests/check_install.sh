@@ -6,7 +6,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 prefix=/opt/st-test
 make --no-print-directory -s B=build/install-test PREFIX=$prefix DESTDIR="$tmp/root" install >/dev/null
 root="$tmp/root$prefix"
-for f in include/safetensors.h lib/libsafetensors.a lib/libsafetensors.so lib/pkgconfig/safetensors.pc bin/st-inspect; do
+for f in include/safetensors.h lib/libsafetensors.a lib/libsafetensors.so lib/pkgconfig/safetensors.pc bin/st-inspect \
+         bin/st-convert share/man/man1/st-convert.1; do
     [ -e "$root/$f" ] || { echo "check-install: missing $f"; exit 1; }
 done
 cat > "$tmp/app.c" <<'C'

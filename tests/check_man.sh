@@ -8,7 +8,7 @@ npass=0
 nfail=0
 ok() { npass=$((npass + 1)); echo "  ok  $1"; }
 bad() { nfail=$((nfail + 1)); echo "  FAIL $1"; [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/       /'; }
-pages="docs/man/st-inspect.1 docs/man/safetensors.3"
+pages="docs/man/st-inspect.1 docs/man/st-convert.1 docs/man/safetensors.3"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 for p in $pages; do

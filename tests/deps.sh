@@ -27,7 +27,7 @@ if [ "$want" = check ]; then
     command -v c++ >/dev/null 2>&1 || need g++
     command -v python3 >/dev/null 2>&1 || need python3
     need python3-numpy # the Python binding's tests (for Debian's /usr/bin/python3)
-    need cmake         # the CMake package test
+    need cmake         # the CMake package test, check-vendor (CMakeLists.txt)
     command -v groff >/dev/null 2>&1 || command -v mandoc >/dev/null 2>&1 || need groff-base
     need clang              # the clang build and the libFuzzer run
     need libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes

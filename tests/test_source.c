@@ -271,7 +271,7 @@ static void test_fd_not_closed_by_default(void **state)
     assert_int_equal((unsigned char)c, bytes[8]);
     /* a failed open does not close it either */
     expect_status("fd, bad flags", st_open_fd(&f, fd, &(st_open_options){sizeof(st_open_options),
-                                                                          0x4u, 0, NULL},
+                                                                          0x4u, 0, NULL, 0},
                                               &e),
                   &e, ST_E_INVALID_ARGUMENT);
     assert_true(fd_is_open(fd));

@@ -197,6 +197,11 @@ static const status_row STATUSES[] = {
     {23, ST_E_RANGE, "ST_E_RANGE"},
     {24, ST_E_BYTE_ORDER, "ST_E_BYTE_ORDER"},
     {25, ST_E_TOO_BIG, "ST_E_TOO_BIG"},
+    {26, ST_E_INCOMPLETE, "ST_E_INCOMPLETE"},
+    {27, ST_E_WRITTEN_TWICE, "ST_E_WRITTEN_TWICE"},
+    {28, ST_E_NO_DATA, "ST_E_NO_DATA"},
+    {29, ST_E_NEED_MORE, "ST_E_NEED_MORE"},
+    {30, ST_E_BUFFER_TOO_SMALL, "ST_E_BUFFER_TOO_SMALL"},
 };
 #define N_STATUSES (sizeof STATUSES / sizeof STATUSES[0])
 
@@ -215,9 +220,9 @@ static void test_status_pinned_numbers(void **state)
 {
     size_t i;
     (void)state;
-    assert_int_equal(N_STATUSES, 26);
-    assert_int_equal(ST_STATUS_COUNT_, 26);
-    assert_int_equal(sizeof MESSAGES / sizeof MESSAGES[0], 26);
+    assert_int_equal(N_STATUSES, 31);
+    assert_int_equal(ST_STATUS_COUNT_, 31);
+    assert_int_equal(sizeof MESSAGES / sizeof MESSAGES[0], 31);
     for (i = 0; i < N_STATUSES; i++) {
         if ((int)STATUSES[i].s != STATUSES[i].value || MESSAGES[i].value != (int)i) {
             print_error("status %s: enum %d, pinned %d\n", STATUSES[i].name, (int)STATUSES[i].s,
@@ -259,7 +264,7 @@ static void test_status_message_all(void **state)
     }
 }
 
-static const int BAD_STATUSES[] = {-1, 26, 27, 100, 1000, -1000, INT_MIN, INT_MAX};
+static const int BAD_STATUSES[] = {-1, 31, 32, 100, 1000, -1000, INT_MIN, INT_MAX};
 
 static void test_status_out_of_range(void **state)
 {
@@ -324,6 +329,19 @@ static void test_struct_layouts(void **state)
     assert_int_equal(o.flags, 0);
     assert_int_equal(o.max_header_size, 0);
     assert_null(o.allocator);
+    assert_int_equal(o.read_gap, 0);
+    /* appended after allocator, so older struct_size values stop before it */
+    assert_true(offsetof(st_open_options, read_gap) >= offsetof(st_open_options, allocator) +
+                                                          sizeof(o.allocator));
+    {
+        st_reader r = ST_READER_INIT;
+        assert_int_equal(offsetof(st_reader, struct_size), 0);
+        assert_int_equal(offsetof(st_reader, flags), 4);
+        assert_int_equal(r.struct_size, sizeof(st_reader));
+        assert_int_equal(r.flags, 0);
+        assert_null(r.read);
+        assert_null(r.ctx);
+    }
 }
 
 /* ---------------------------------------------------------------- version */

@@ -54,7 +54,8 @@ try:
 except ImportError:  # pragma: no cover - the module is still usable for keys()/metadata()
     np = None
 
-__all__ = ["safe_open", "load_file", "SafetensorsError", "library_version", "lib"]
+__all__ = ["safe_open", "load_file", "save_file", "save", "SafetensorsError",
+           "library_version", "lib"]
 
 # ---------------------------------------------------------------- constants (safetensors.h)
 
@@ -155,6 +156,7 @@ class st_open_options(ctypes.Structure):
         ("flags", c_u32),
         ("max_header_size", c_u64),
         ("allocator", ctypes.POINTER(st_allocator)),
+        ("read_gap", c_u64),
     ]
 
 
@@ -174,6 +176,63 @@ class st_model_entry(ctypes.Structure):
         ("shard", c_u64),
         ("index", c_u64),
     ]
+
+
+class st_tensor_spec(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_void_p),
+        ("name_len", c_u64),
+        ("dtype", c_enum),
+        ("rank", c_u32),
+        ("shape", ctypes.POINTER(c_u64)),
+        ("data", ctypes.c_void_p),
+    ]
+
+
+class st_write_options(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("alignment", c_u32),
+        ("reserved_", c_u32),
+        ("max_header_size", c_u64),
+        ("allocator", ctypes.POINTER(st_allocator)),
+    ]
+
+
+# int (*read)(void *ctx, uint64_t offset, void *dst, size_t size)
+st_read_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_u64, ctypes.c_void_p,
+                              ctypes.c_size_t)
+
+
+class st_reader(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("read", st_read_fn),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
+# int (*open_file)(void *ctx, const char *name, st_reader *reader, uint64_t *size)
+st_open_file_fn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                                   ctypes.POINTER(st_reader), ctypes.POINTER(c_u64))
+# void (*close_file)(void *ctx, const st_reader *reader)
+st_close_file_fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(st_reader))
+
+
+class st_model_storage(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_u32),
+        ("flags", c_u32),
+        ("open_file", st_open_file_fn),
+        ("close_file", st_close_file_fn),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
+class st_writer(ctypes.Structure):  # opaque
+    pass
 
 
 class st_file(ctypes.Structure):  # opaque
@@ -203,6 +262,8 @@ _SIGNATURES = {
     "st_open_path": (c_enum, [P(F), cp, P(st_open_options), E]),
     "st_open_fd": (c_enum, [P(F), ctypes.c_int, P(st_open_options), E]),
     "st_open_memory": (c_enum, [P(F), vp, c_u64, P(st_open_options), E]),
+    "st_open_reader": (c_enum, [P(F), P(st_reader), c_u64, P(st_open_options), E]),
+    "st_open_header": (c_enum, [P(F), vp, c_u64, c_u64, P(st_open_options), E]),
     "st_close": (None, [F]),
     "st_file_size": (c_u64, [F]),
     "st_file_header_size": (c_u64, [F]),
@@ -236,11 +297,20 @@ _SIGNATURES = {
     "st_tensor_read": (c_enum, [F, T, c_u64, vp, c_u64, E]),
     "st_tensor_advise": (c_enum, [F, T, c_enum]),
     "st_tensor_prefetch": (c_enum, [F, T, E]),
+    "st_tensor_slice_size": (c_enum, [T, c_u32, P(c_u64), P(c_u64), P(c_u64), E]),
+    "st_tensor_read_slice": (c_enum, [F, T, c_u32, P(c_u64), P(c_u64), vp, c_u64, E]),
+    "st_tensor_copy_slice": (c_enum, [T, c_u32, P(c_u64), P(c_u64), vp, c_u64, E]),
+    "st_split_even": (c_enum, [c_u64, c_u32, c_u32, P(c_u64), P(c_u64)]),
     "st_convert_to_f32": (c_enum, [ctypes.c_int, vp, c_u64, c_u64, P(ctypes.c_float)]),
     "st_tensor_to_f32": (c_enum, [T, c_u64, c_u64, P(ctypes.c_float)]),
     "st_f32_to_bf16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_f32_to_f16": (None, [P(ctypes.c_float), P(c_u16), ctypes.c_size_t]),
     "st_model_open": (c_enum, [P(M), cp, P(st_model_options), E]),
+    "st_model_metadata_count": (c_u64, [M]),
+    "st_model_metadata_at": (P(st_metadata_entry), [M, c_u64]),
+    "st_model_metadata_find": (P(st_metadata_entry), [M, cp]),
+    "st_model_metadata_find_n": (P(st_metadata_entry), [M, cp, ctypes.c_size_t]),
+    "st_model_open_storage": (c_enum, [P(M), P(st_model_storage), cp, P(st_model_options), E]),
     "st_model_close": (None, [M]),
     "st_model_tensor_count": (c_u64, [M]),
     "st_model_shard_count": (c_u64, [M]),
@@ -255,6 +325,23 @@ _SIGNATURES = {
     "st_metadata_at": (P(st_metadata_entry), [F, c_u64]),
     "st_metadata_find": (P(st_metadata_entry), [F, cp]),
     "st_metadata_find_n": (P(st_metadata_entry), [F, cp, ctypes.c_size_t]),
+    "st_write_file": (c_enum, [cp, P(st_tensor_spec), c_u64, P(st_metadata_entry), c_u64,
+                               P(st_write_options), E]),
+    "st_write_fd": (c_enum, [ctypes.c_int, P(st_tensor_spec), c_u64, P(st_metadata_entry), c_u64,
+                             P(st_write_options), E]),
+    "st_write_memory": (c_enum, [vp, c_u64, P(c_u64), P(st_tensor_spec), c_u64,
+                                 P(st_metadata_entry), c_u64, P(st_write_options), E]),
+    "st_write_sharded": (c_enum, [cp, cp, c_u64, P(st_tensor_spec), c_u64, P(st_metadata_entry),
+                                  c_u64, P(st_write_options), P(c_u64), E]),
+    "st_writer_begin_path": (c_enum, [P(P(st_writer)), cp, P(st_tensor_spec), c_u64,
+                                      P(st_metadata_entry), c_u64, P(st_write_options), E]),
+    "st_writer_begin_fd": (c_enum, [P(P(st_writer)), ctypes.c_int, P(st_tensor_spec), c_u64,
+                                    P(st_metadata_entry), c_u64, P(st_write_options), E]),
+    "st_writer_write": (c_enum, [P(st_writer), c_u64, c_u64, vp, c_u64, E]),
+    "st_writer_tensor_offset": (c_u64, [P(st_writer), c_u64]),
+    "st_writer_file_size": (c_u64, [P(st_writer)]),
+    "st_writer_finish": (c_enum, [P(st_writer), E]),
+    "st_writer_abort": (None, [P(st_writer)]),
     "st_version_number": (ctypes.c_uint, []),
     "st_version_string": (cp, []),
 }
@@ -698,3 +785,93 @@ def load_file(filename):
     """{name: read-only array} for every tensor (views where possible)."""
     with safe_open(filename, framework="np") as f:
         return {k: f.get_tensor(k) for k in f.keys()}
+
+
+# ---------------------------------------------------------------- writing
+
+# numpy dtype -> st_dtype for the writer (bfloat16 and float8 when ml_dtypes
+# provides them: their numpy names).
+_NP_TO_ST = {
+    "bool": ST_BOOL, "uint8": ST_U8, "int8": ST_I8, "int16": ST_I16, "uint16": ST_U16,
+    "float16": ST_F16, "int32": ST_I32, "uint32": ST_U32, "float32": ST_F32,
+    "complex64": ST_C64, "float64": ST_F64, "int64": ST_I64, "uint64": ST_U64,
+    "bfloat16": ST_BF16, "float8_e4m3fn": ST_F8_E4M3, "float8_e5m2": ST_F8_E5M2,
+    "float8_e8m0fnu": ST_F8_E8M0, "float8_e4m3fnuz": ST_F8_E4M3FNUZ,
+    "float8_e5m2fnuz": ST_F8_E5M2FNUZ,
+}
+
+
+def _write_args(tensor_dict, metadata):
+    """(specs, count, entries, nmeta, keep-alive list) for the st_write_* calls."""
+    if not isinstance(tensor_dict, dict):
+        raise TypeError("tensors must be a dict of name -> numpy array")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError("metadata must be a dict of str -> str or None")
+    keep = []
+    specs = (st_tensor_spec * max(len(tensor_dict), 1))()
+    for i, (name, arr) in enumerate(tensor_dict.items()):
+        if not isinstance(name, str):
+            raise TypeError("tensor names must be str, not %s" % type(name).__name__)
+        a = np.asarray(arr)
+        code = _NP_TO_ST.get(a.dtype.name)
+        if code is None:
+            raise ValueError("tensor %r: numpy dtype %s has no safetensors dtype" % (name, a.dtype))
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        if not a.flags.c_contiguous:
+            a = a.copy(order="C")  # not ascontiguousarray: it makes scalars 1-D
+        nb = name.encode("utf-8")
+        shape = (c_u64 * max(a.ndim, 1))(*a.shape)
+        keep += [a, nb, shape]
+        specs[i].name = ctypes.cast(ctypes.c_char_p(nb), ctypes.c_void_p)
+        specs[i].name_len = len(nb)
+        specs[i].dtype = code
+        specs[i].rank = a.ndim
+        specs[i].shape = shape
+        specs[i].data = a.ctypes.data if a.nbytes else None
+    entries, nmeta = None, 0
+    if metadata is not None:
+        entries = (st_metadata_entry * max(len(metadata), 1))()
+        for i, (k, v) in enumerate(metadata.items()):
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise TypeError("metadata must map str to str; got %s -> %s"
+                                % (type(k).__name__, type(v).__name__))
+            kb, vb = k.encode("utf-8"), v.encode("utf-8")
+            keep += [kb, vb]
+            entries[i].key = ctypes.cast(ctypes.c_char_p(kb), ctypes.c_void_p)
+            entries[i].key_len = len(kb)
+            entries[i].value = ctypes.cast(ctypes.c_char_p(vb), ctypes.c_void_p)
+            entries[i].value_len = len(vb)
+        nmeta = len(metadata)
+    return specs, len(tensor_dict), entries, nmeta, keep
+
+
+def save_file(tensor_dict, filename, metadata=None):
+    """Writes tensor_dict ({name: numpy array}) to filename in the reference's
+    layout, atomically (a temporary file renamed over it). None."""
+    specs, n, entries, nmeta, keep = _write_args(tensor_dict, metadata)
+    err = st_error()
+    path = os.fsencode(filename)
+    s = lib.st_write_file(path, specs, n, entries, nmeta, None, ctypes.byref(err))
+    del keep
+    if s != ST_OK:
+        raise SafetensorsError.from_record(err, path=path)
+
+
+def save(tensor_dict, metadata=None):
+    """The bytes of a safetensors file of tensor_dict, in the reference's layout."""
+    specs, n, entries, nmeta, keep = _write_args(tensor_dict, metadata)
+    err = st_error()
+    size = c_u64(0)
+    s = lib.st_write_memory(None, 0, ctypes.byref(size), specs, n, entries, nmeta, None,
+                            ctypes.byref(err))
+    if s != ST_OK:
+        raise SafetensorsError.from_record(err)
+    out = bytearray(size.value)
+    buf = (ctypes.c_char * len(out)).from_buffer(out) if out else None
+    s = lib.st_write_memory(buf, size.value, ctypes.byref(size), specs, n, entries, nmeta, None,
+                            ctypes.byref(err))
+    del buf, keep
+    if s != ST_OK:
+        raise SafetensorsError.from_record(err)
+    return bytes(out)

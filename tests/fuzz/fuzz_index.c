@@ -87,6 +87,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st_fuzz_sink += e->shard + e->name_len;
     }
     if (st_model_entry_at(m, n) != NULL) abort();
+    n = st_model_metadata_count(m);
+    for (i = 0; i < n; i++) {
+        const st_metadata_entry *e = st_model_metadata_at(m, i);
+        const st_metadata_entry *f2;
+        if (!e || e->key[e->key_len] != '\0' || e->value[e->value_len] != '\0') abort();
+        /* keys are unique: a lookup finds this entry */
+        f2 = st_model_metadata_find_n(m, e->key, (size_t)e->key_len);
+        if (f2 != e) abort();
+        st_fuzz_sink += e->value_len;
+    }
+    if (st_model_metadata_at(m, n) != NULL) abort();
     n = st_model_shard_count(m);
     for (i = 0; i < n; i++) {
         const st_file *f = NULL;

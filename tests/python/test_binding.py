@@ -598,6 +598,64 @@ class TestToFloat32(Base):
             self.assertEqual(cm.exception.status, "ST_E_DTYPE_MISMATCH")
 
 
+
+class TestWriting(Base):
+    """save / save_file over the C writer: the reference layout, written out
+    here by hand, and round trips through safe_open."""
+
+    def test_save_bytes(self):
+        a = np.array([1.5, -2.0], dtype=np.float32)
+        b = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint8)
+        got = stc.save({"b": b, "a": a}, metadata={"format": "np"})
+        header = ('{"__metadata__":{"format":"np"},'
+                  '"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                  '"b":{"dtype":"U8","shape":[2,3],"data_offsets":[8,14]}}').encode()
+        header += b" " * (-len(header) % 8)
+        want = struct.pack("<Q", len(header)) + header + a.tobytes() + b.tobytes()
+        self.assertEqual(got, want)
+        self.assertEqual(stc.save({}), struct.pack("<Q", 8) + b"{}      ")
+
+    def test_save_file_round_trip(self):
+        rng = np.random.default_rng(7)
+        tensors = {
+            "w": rng.standard_normal((3, 4)).astype(np.float32),
+            "h": rng.standard_normal(5).astype(np.float16),
+            "i": np.arange(-3, 3, dtype=np.int64).reshape(2, 3),
+            "flag": np.array([True, False]),
+            "scalar": np.array(2.5, dtype=np.float64),
+            "empty": np.zeros((0, 3), dtype=np.int32),
+            "big-endian": np.arange(4, dtype=">u2"),
+            "strided": np.arange(12, dtype=np.int16).reshape(3, 4)[:, ::2],
+            "caf\u00e9": np.array([1], dtype=np.int8),
+        }
+        path = os.path.join(self.tmp.name, "saved.safetensors")
+        stc.save_file(tensors, path, metadata={"k": "v\n\""})
+        with safe_open(path, framework="np") as f:
+            self.assertEqual(f.metadata(), {"k": "v\n\""})
+            self.assertEqual(sorted(f.keys()), sorted(tensors))
+            for name, want in tensors.items():
+                got = f.get_tensor(name)
+                self.assertEqual(got.shape, want.shape, name)
+                np.testing.assert_array_equal(got, want, name)
+        self.assertEqual(os.listdir(self.tmp.name), ["saved.safetensors"])
+
+    def test_save_refusals(self):
+        path = os.path.join(self.tmp.name, "bad.safetensors")
+        with self.assertRaises(TypeError):
+            stc.save_file({1: np.zeros(1)}, path)
+        with self.assertRaises(TypeError):
+            stc.save({"a": np.zeros(1)}, metadata={"k": 1})
+        with self.assertRaises(ValueError):
+            stc.save({"a": np.zeros(1, dtype=object)})
+        with self.assertRaises(SafetensorsError) as cm:
+            stc.save({"__metadata__": np.zeros(1)})
+        self.assertEqual(cm.exception.status, "ST_E_NAME")
+        with self.assertRaises(SafetensorsError) as cm:
+            stc.save_file({"a": np.zeros(1)}, os.path.join(self.tmp.name, "no", "x.safetensors"))
+        self.assertEqual(cm.exception.status, "ST_E_IO")
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+        self.assertFalse(os.path.exists(path))
+
 class TestBindingDeclarations(unittest.TestCase):
     STRUCTS = {
         "st_error": ["code", "flags", "offset", "sys_errno", "tensor", "message"],
@@ -605,9 +663,12 @@ class TestBindingDeclarations(unittest.TestCase):
                       "begin", "end", "offset", "data", "index"],
         "st_metadata_entry": ["key", "key_len", "value", "value_len"],
         "st_allocator": ["malloc_fn", "realloc_fn", "free_fn", "ctx"],
-        "st_open_options": ["struct_size", "flags", "max_header_size", "allocator"],
+        "st_open_options": ["struct_size", "flags", "max_header_size", "allocator",
+                            "read_gap"],
         "st_model_options": ["struct_size", "flags", "max_open_shards", "file_options"],
         "st_model_entry": ["name", "name_len", "shard", "index"],
+        "st_reader": ["struct_size", "flags", "read", "ctx"],
+        "st_model_storage": ["struct_size", "flags", "open_file", "close_file", "ctx"],
     }
 
     def test_struct_layouts_match_the_compiler(self):
