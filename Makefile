@@ -6,11 +6,13 @@
 #                   clang-tidy), header as C89/C99/C++, exported symbols, install +
 #                   pkg-config, Python binding, C++ example, CMake package, man pages,
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
-#                   s390x (big-endian) under qemu, the portable POSIX branch of
-#                   the platform layer, a 60 s libFuzzer run, the amalgamation
-#                   (its own build of every suite), CMake vendoring
+#                   s390x (big-endian) under qemu, Windows x64 (mingw-w64 DLL and
+#                   static builds, suites and st-inspect under wine), the portable
+#                   POSIX branch of the platform layer, a 60 s libFuzzer run, the
+#                   amalgamation (its own build of every suite), CMake vendoring
 #                   (add_subdirectory, FetchContent, ctest, install)
 #   make amalgamate build/amalgamation/safetensors.c + safetensors.h (one file)
+#   make windows    the Windows x64 DLL, static library and programs, in build/windows/
 #   make fuzz       libFuzzer for FUZZ_TIME seconds;  make bench: the benchmark
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
@@ -163,6 +165,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-diff
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
+	$(MAKE) --no-print-directory check-windows
 	$(MAKE) --no-print-directory check-portable
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-amalgamation
@@ -352,6 +355,118 @@ check-portable:
 .PHONY: check-nognu
 check-nognu:
 	@sh tests/check_nognu.sh
+
+# ---------------------------------------------------------------- Windows
+# make windows: cross-built with mingw-w64 (x86_64-w64-mingw32-gcc) into
+# build/windows/: libsafetensors-$(VERSION_MAJOR).dll with its import library
+# libsafetensors.dll.a (objects built with ST_BUILDING_DLL: only the ST_API
+# functions are exported), the static libsafetensors.a (objects without it),
+# st-inspect.exe, make-sample.exe, quickstart.exe (static, as elsewhere) and
+# quickstart-dll.exe (through the DLL). Windows programs using the static
+# library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
+# (%zu, %llu) rather than msvcrt's.
+# check-windows: the cmocka suites and tests/check_inspect.sh under wine (a
+# prefix in build/windows/wineprefix; a UTF-8 locale, which wine converts
+# arguments from), against a static cmocka built from
+# Debian's source package (tests/windows_cmocka.sh); installs its Debian
+# packages first (tests/deps.sh windows, as root).
+.PHONY: windows windows-build check-windows
+WB        = build/windows
+W_CC      = x86_64-w64-mingw32-gcc
+W_AR      = x86_64-w64-mingw32-ar
+W_CFLAGS  = $(CSTD) $(OPT) $(WARN) -D__USE_MINGW_ANSI_STDIO=1 -Iinclude -isystem $(WB)/sysinc
+W_LIBS    = -lbcrypt
+W_DLL     = $(WB)/libsafetensors-$(VERSION_MAJOR).dll
+W_IMPLIB  = $(WB)/libsafetensors.dll.a
+W_STATIC  = $(WB)/libsafetensors.a
+W_DLL_OBJS = $(patsubst lib/%.c,$(WB)/obj-dll/%.o,$(LIB_SRCS))
+W_OBJS    = $(patsubst lib/%.c,$(WB)/obj/%.o,$(LIB_SRCS))
+W_EXAMPLES = $(patsubst examples/%.c,$(WB)/%.exe,$(EXAMPLE_SRCS)) $(WB)/quickstart-dll.exe
+W_TESTS   = $(patsubst tests/%.c,$(WB)/tests/%.exe,$(TEST_SRCS))
+W_CMOCKA  = $(WB)/cmocka/lib/libcmocka-static.a
+W_ENV     = WINEPREFIX=$(CURDIR)/$(WB)/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" \
+            LANG=C.UTF-8 LC_ALL=C.UTF-8
+
+# jsmn.h is a header-only Debian package under /usr/include, which the cross
+# compiler does not search: that one header through a private directory
+$(WB)/sysinc/jsmn.h:
+	@mkdir -p $(@D)
+	@test -f /usr/include/jsmn.h || { echo "windows: /usr/include/jsmn.h missing (sh tests/deps.sh build)"; exit 1; }
+	ln -sf /usr/include/jsmn.h $@
+
+$(WB)/obj-dll/%.o: lib/%.c $(LIB_HDRS) $(WB)/sysinc/jsmn.h
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -Ilib -DST_BUILDING_DLL $(CFLAGS) -c -o $@ $<
+
+$(WB)/obj/%.o: lib/%.c $(LIB_HDRS) $(WB)/sysinc/jsmn.h
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -Ilib $(CFLAGS) -c -o $@ $<
+
+$(W_DLL): $(W_DLL_OBJS)
+	$(W_CC) -shared -o $@ -Wl,--out-implib,$(W_IMPLIB) $(W_DLL_OBJS) $(W_LIBS) $(LDFLAGS)
+
+$(W_IMPLIB): $(W_DLL)
+
+$(W_STATIC): $(W_OBJS)
+	rm -f $@
+	$(W_AR) rcs $@ $(W_OBJS)
+
+$(WB)/quickstart-dll.exe: examples/quickstart.c $(W_IMPLIB) $(HDR)
+	$(W_CC) $(W_CFLAGS) $(CFLAGS) -o $@ $< $(W_IMPLIB) $(LDFLAGS)
+
+$(WB)/%.exe: examples/%.c $(W_STATIC) $(HDR)
+	$(W_CC) $(W_CFLAGS) $(CFLAGS) -o $@ $< $(W_STATIC) $(W_LIBS) $(LDFLAGS)
+
+# make windows first installs what it needs (tests/deps.sh windows)
+windows:
+	@sh tests/deps.sh windows
+	@$(MAKE) --no-print-directory windows-build
+
+windows-build: $(W_DLL) $(W_IMPLIB) $(W_STATIC) $(W_EXAMPLES)
+
+$(W_CMOCKA):
+	@sh tests/windows_cmocka.sh $(WB)
+
+# static: no DLL of the toolchain (winpthread) to put beside each program;
+# binmode.o: open() and fopen() default to binary, as on POSIX (tests/support/stt_os.h)
+W_BINMODE = $(shell $(W_CC) -print-file-name=binmode.o)
+$(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS) $(W_CMOCKA)
+	@mkdir -p $(@D)
+	$(W_CC) $(W_CFLAGS) -D_FILE_OFFSET_BITS=64 -Ilib -Itests/support -I$(WB)/cmocka/include $(CFLAGS) -o $@ \
+	    $< $(TEST_SUPPORT) $(W_BINMODE) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
+
+# One wineserver for the whole stage (wineserver -p; a first program starts the
+# prefix's services with no terminal or pipe to hold); the suites and the
+# st-inspect checks run side by side, their output shown after; then quickstart
+# through the DLL must print what the static build prints.
+check-windows:
+	@sh tests/deps.sh windows
+	$(MAKE) --no-print-directory -j2 WERROR=1 windows-build $(W_TESTS) build/convert_ref.bin
+	@sh tests/check_windows_exports.sh $(W_DLL) $(W_STATIC)
+	@echo "check-windows: lint of the Windows branches (cppcheck win64, clang-tidy for x86_64-w64-windows-gnu)"
+	@cppcheck $(filter-out --platform=unix64 --library=posix -D_POSIX_C_SOURCE=200809L,$(CPPCHECK_FLAGS)) \
+	    --platform=win64 --library=windows -D_WIN32 -D_WIN64 -D__MINGW32__ \
+	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c
+	@clang-tidy -quiet --config-file=.clang-tidy --warnings-as-errors="*" lib/os_win32.c -- \
+	    -std=c99 -Iinclude -Ilib --target=x86_64-w64-windows-gnu -isystem /usr/share/mingw-w64/include \
+	    -D__USE_MINGW_ANSI_STDIO=1 >$(WB)/clang-tidy.log 2>&1; rc=$$?; \
+	    grep -v "^[0-9]* warnings\? generated\.$$" $(WB)/clang-tidy.log; \
+	    if [ $$rc -ne 0 ]; then echo "check-windows: clang-tidy findings above"; exit 1; fi
+	@sh tests/wine_prefix.sh $(WB)/wineprefix
+	@echo "check-windows: the suites and tests/check_inspect.sh under wine"
+	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; wine cmd /c exit </dev/null >/dev/null 2>&1; \
+	    { sh tests/run.sh $(WB) >$(WB)/suites.log 2>&1; echo $$? >$(WB)/suites.rc; } & \
+	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; wait; \
+	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \
+	    wine $(WB)/make-sample.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
+	    wine $(WB)/quickstart.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
+	    wine $(WB)/quickstart-dll.exe $(WB)/sample.safetensors >$(WB)/quickstart-dll.out 2>&1 && \
+	    cmp -s $(WB)/quickstart.out $(WB)/quickstart-dll.out || qrc=1; \
+	    wineserver -k; \
+	    if [ $$qrc != 0 ]; then cat $(WB)/quickstart.out $(WB)/quickstart-dll.out; \
+	        echo "check-windows: quickstart through $(notdir $(W_DLL)) failed or printed otherwise than the static build"; \
+	    else echo "check-windows: quickstart through $(notdir $(W_DLL)): $$(wc -l <$(WB)/quickstart-dll.out) lines, as the static build"; fi; \
+	    [ "$$src" = 0 ] && [ $$irc = 0 ] && [ $$qrc = 0 ]
 
 # ---------------------------------------------------------------- fuzzing
 # fuzz-replay: the fuzz target with a plain driver under ASan+UBSan (gcc or clang),

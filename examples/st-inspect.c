@@ -25,8 +25,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <io.h>
+#include <shellapi.h> /* after windows.h */
+#include <sys/stat.h>
+#ifndef S_ISREG
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#endif
+#else
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #define PROG "st-inspect"
 
@@ -117,11 +130,24 @@ static int parse_u64(const char *s, uint64_t limit, uint64_t *out)
 static int g_out_failed;
 static int g_out_errno;
 
+/* errno after a failed write to stdout. The C runtime of Windows says EINVAL
+ * for a pipe whose reader has gone (ERROR_NO_DATA; wine: ERROR_PIPE_NOT_CONNECTED):
+ * that is EPIPE. */
+static int out_errno(void)
+{
+#if defined(_WIN32)
+    if (errno == EINVAL && (_doserrno == ERROR_NO_DATA || _doserrno == ERROR_BROKEN_PIPE ||
+                            _doserrno == ERROR_PIPE_NOT_CONNECTED))
+        return EPIPE;
+#endif
+    return errno;
+}
+
 static int out_ok(void)
 {
     if (!g_out_failed && ferror(stdout)) {
         g_out_failed = 1;
-        g_out_errno = errno;
+        g_out_errno = out_errno();
     }
     return !g_out_failed;
 }
@@ -134,7 +160,7 @@ static int out_finish(void)
     out_ok();
     errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
-    e = errno ? errno : g_out_errno;
+    e = errno ? out_errno() : g_out_errno;
     if (g_out_failed && g_out_errno == EPIPE) e = EPIPE;
     if (e != EPIPE)
         fprintf(stderr, PROG ": error writing to stdout: %s\n", e ? strerror(e) : "write failed");
@@ -540,6 +566,11 @@ static int print_json(const st_file *f)
 static st_status open_file(st_file **f, const char *path, const st_open_options *base,
                            st_error *err)
 {
+#if defined(_WIN32)
+    /* no FIFO to block on; and _open would take path in the ANSI code page,
+     * while the library takes UTF-8 */
+    return st_open_path(f, path, base, err);
+#else
     st_open_options o = *base;
     int fd;
     do {
@@ -548,6 +579,7 @@ static st_status open_file(st_file **f, const char *path, const st_open_options 
     if (fd < 0) return st_open_path(f, path, base, err);
     o.flags |= ST_OPEN_CLOSE_FD; /* closed by st_close(), or on failure */
     return st_open_fd(f, fd, &o, err);
+#endif
 }
 
 /* ---------------------------------------------------------------- --bytes-read */
@@ -558,6 +590,26 @@ typedef struct counting {
     int fd;
     uint64_t size, reads, bytes;
 } counting;
+
+#if defined(_WIN32)
+/* pread for the counting reader: ReadFile at an offset (the descriptor's
+ * position, which nothing else uses, moves) */
+static long long win_pread(int fd, void *dst, size_t size, uint64_t off)
+{
+    OVERLAPPED ov;
+    DWORD got = 0;
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)off;
+    ov.OffsetHigh = (DWORD)(off >> 32);
+    if (!ReadFile((HANDLE)_get_osfhandle(fd), dst, (DWORD)size, &got, &ov)) {
+        if (GetLastError() == ERROR_HANDLE_EOF) return 0;
+        errno = EIO;
+        return -1;
+    }
+    return (long long)got;
+}
+#define pread(fd, dst, size, off) win_pread((fd), (dst), (size), (uint64_t)(off))
+#endif
 
 static int counting_read(void *ctx, uint64_t off, void *dst, size_t size)
 {
@@ -588,9 +640,19 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     st_reader rd = ST_READER_INIT;
     struct stat sb;
     memset(c, 0, sizeof *c);
+#if defined(_WIN32)
+    {
+        /* paths are UTF-8 (see utf8_args) */
+        wchar_t w[4096];
+        c->fd = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)
+                    ? _wopen(w, _O_RDONLY | _O_BINARY)
+                    : -1;
+    }
+#else
     do {
         c->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     } while (c->fd < 0 && errno == EINTR);
+#endif
     if (c->fd < 0) return st_open_path(f, path, opts, err);
     if (fstat(c->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(c->fd);
@@ -732,10 +794,22 @@ static void report_counted(const char *path, const counting *c, const char *what
 /* A *.json file (an index) or a directory is a sharded model. */
 static int is_model_path(const char *path)
 {
+#if defined(_WIN32)
+    wchar_t w[4096];
+    DWORD a;
+#else
     struct stat sb;
+#endif
     size_t n = strlen(path);
     if (n >= 5 && strcmp(path + n - 5, ".json") == 0) return 1;
+#if defined(_WIN32)
+    /* paths are UTF-8 (see utf8_args) */
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)) return 0;
+    a = GetFileAttributesW(w);
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+#else
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+#endif
 }
 
 /* Opens the model with every shard checked first (so nothing is printed for a
@@ -992,6 +1066,31 @@ static int dump_named(const char *path, const char *name, uint64_t limit,
 
 /* ---------------------------------------------------------------- main */
 
+#if defined(_WIN32)
+/* The arguments in UTF-8, the encoding of the library's paths (argv is in
+ * the ANSI code page, which cannot spell most names). Kept until exit. */
+static char **utf8_args(int *argc)
+{
+    int n, i;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **v;
+    if (!w) return NULL;
+    v = (char **)calloc((size_t)n + 1, sizeof *v);
+    for (i = 0; v && i < n; i++) {
+        int len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, NULL, 0, NULL, NULL);
+        v[i] = len > 0 ? (char *)malloc((size_t)len) : NULL;
+        if (!v[i] || !WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, v[i], len,
+                                          NULL, NULL)) {
+            v = NULL; /* the rest leaks: the program stops */
+            break;
+        }
+    }
+    LocalFree(w);
+    if (v) *argc = n;
+    return v;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
@@ -1001,7 +1100,19 @@ int main(int argc, char **argv)
     uint64_t limit = UINT64_MAX;
     /* File names are collected in place at the front of argv (a slot is only
      * rewritten after it has been read). */
-    char **files = argv + 1;
+    char **files;
+
+#if defined(_WIN32)
+    /* the same bytes as elsewhere: no CR before each LF */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+    argv = utf8_args(&argc);
+    if (!argv) {
+        fprintf(stderr, PROG ": the command line cannot be converted to UTF-8\n");
+        return 2;
+    }
+#endif
+    files = argv + 1;
 
     /* Options may come before or after the files; "--" ends them. */
     for (i = 1; i < argc; i++) {

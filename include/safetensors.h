@@ -32,8 +32,18 @@
 
 /* ---------------------------------------------------------------- export */
 
-#if defined(_WIN32) && defined(ST_BUILDING_DLL)
+/* ST_API marks the exported functions. Windows: the DLL is built with
+ * ST_BUILDING_DLL defined (dllexport, so the DLL exports these and nothing
+ * else); programs using the DLL or the static library include the header as
+ * it is: calls reach the DLL through its import library, so there is no
+ * dllimport, and a static build never sees one. Elsewhere: default visibility
+ * in a library built with -fvisibility=hidden. */
+#if defined(_WIN32)
+#if defined(ST_BUILDING_DLL)
 #define ST_API __declspec(dllexport)
+#else
+#define ST_API
+#endif
 #elif defined(__GNUC__) && __GNUC__ >= 4
 #define ST_API __attribute__((visibility("default")))
 #else

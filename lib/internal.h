@@ -17,7 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+#include <stdio.h> /* __MINGW_PRINTF_FORMAT */
+#endif
+
+#if defined(__MINGW32__) && defined(__MINGW_PRINTF_FORMAT)
+/* mingw-w64: the format the build's printf family takes (gnu_printf with
+ * __USE_MINGW_ANSI_STDIO, which make windows defines for %zu and %llu; plain
+ * "printf" would mean msvcrt's) */
+#define ST__PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
+#define ST__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#elif defined(__GNUC__)
 #define ST__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define ST__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else

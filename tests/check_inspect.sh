@@ -8,6 +8,9 @@
 # ST_TEST_WRAPPER: a command the programs run under, split on spaces (as for
 # tests/run.sh: "qemu-i386 -L /" in make check-m32 on a host whose kernel
 # cannot run i386 programs).
+# Windows builds (make check-windows, ST_TEST_WRAPPER=wine): the programs are
+# st-inspect.exe and make-sample.exe, used when the plain names are absent;
+# unix absolute paths reach them through wine's Z: drive.
 # Ends with one line "check_inspect: N passed, M failed"; exits 1 if M > 0.
 set -u
 B=${1:?usage: check_inspect.sh BUILD_DIR}
@@ -20,8 +23,10 @@ finish() {
     exit $?
 }
 
+EXE=""
+[ ! -e "$B/st-inspect" ] && [ -e "$B/st-inspect.exe" ] && EXE=.exe
 for prog in st-inspect make-sample; do
-    if [ ! -x "$B/$prog" ]; then
+    if [ ! -x "$B/$prog$EXE" ]; then
         echo "check_inspect: $B/$prog is not built (make B=$B examples)"
         nfail=1; finish
     fi
@@ -32,8 +37,8 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 
 BDIR=$(cd "$B" && pwd)
-INSPECT=$BDIR/st-inspect
-MAKE_SAMPLE=$BDIR/make-sample
+INSPECT=$BDIR/st-inspect$EXE
+MAKE_SAMPLE=$BDIR/make-sample$EXE
 tmp=$(mktemp -d)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
@@ -292,6 +297,16 @@ expect_rc "check: sample" 0
 expect "check: sample: stderr empty" empty "$tmp/err"
 expect "check: sample: ok line" has "$tmp/out" "$S: ok"
 
+# a file name outside ASCII (UTF-8; Windows: converted to UTF-16 by the library)
+U="$tmp/tëst-数据 λ.safetensors"
+cp "$S" "$U"
+run "$INSPECT" --check "$U"
+expect_rc "check: non-ASCII file name" 0
+expect "check: non-ASCII file name: the name as given" has "$tmp/out" "$U: ok ("
+rm -f "$U"
+run "$INSPECT" --check "$U"
+expect_error "check: non-ASCII missing file" "$U" "ST_E_IO"
+
 run "$INSPECT" --json "$S"
 expect_rc "json: sample" 0
 expect "json: sample: stderr empty" empty "$tmp/err"
@@ -476,6 +491,44 @@ if [ -w /dev/full ]; then
     $TO $WRAP "$INSPECT" "$S" >/dev/full 2>"$tmp/err"; rc=$?
     expect_rc "stdout full: exit status 1" 1
     expect "stdout full: reported" has "$tmp/err" "error writing to stdout"
+fi
+
+# ---------------------------------------------------------------- sharded models
+
+# A directory with an index whose one shard is the sample; then shards that are
+# symbolic links: inside the directory (followed), out of it (refused: the
+# final path of what was opened is checked; on Windows under wine the host's
+# symbolic links resolve the same way).
+mkdir -p "$tmp/model" "$tmp/outside"
+cp "$S" "$tmp/model/a.safetensors"
+cp "$S" "$tmp/outside/x.safetensors"
+python3 - "$S" "$tmp" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+names = [k for k in json.loads(raw[8:8 + n].decode("utf-8")) if k != "__metadata__"]
+for d, shard in (("model", "a.safetensors"), ("link_in", "b.safetensors"), ("link_out", "x.safetensors")):
+    idx = {"weight_map": {k: shard for k in names}}
+    if d != "model":
+        import os; os.makedirs(sys.argv[2] + "/" + d, exist_ok=True)
+    open(sys.argv[2] + "/" + d + "/model.safetensors.index.json", "w").write(json.dumps(idx))
+PY
+ntensors=$(python3 -c "import json,struct,sys; r=open(sys.argv[1],'rb').read(); n=struct.unpack('<Q',r[:8])[0]; print(len([k for k in json.loads(r[8:8+n]) if k!='__metadata__']))" "$S")
+run "$INSPECT" --check "$tmp/model"
+expect_rc "model: a directory with an index" 0
+expect "model: ok line" has "$tmp/out" "$tmp/model: ok ($ntensors tensors in 1 shard)"
+mkdir -p "$tmp/link_in/real"
+cp "$S" "$tmp/link_in/real/a.safetensors"
+if ln -s real/a.safetensors "$tmp/link_in/b.safetensors" 2>/dev/null &&
+   ln -s "$tmp/outside/x.safetensors" "$tmp/link_out/x.safetensors" 2>/dev/null; then
+    run "$INSPECT" --check "$tmp/link_in"
+    expect_rc "model: a shard linked to a file inside the index's directory" 0
+    expect "model: linked inside: ok line" has "$tmp/out" "$tmp/link_in: ok ($ntensors tensors in 1 shard)"
+    run "$INSPECT" --check "$tmp/link_out"
+    expect_error "model: a shard linked out of the directory" "$tmp/link_out" "ST_E_NAME"
+    expect "model: the escape named" has "$tmp/err" "outside the index's directory"
+else
+    echo "check_inspect: no symbolic links here: shard links not checked"
 fi
 
 # ---------------------------------------------------------------- --dump

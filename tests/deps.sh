@@ -1,9 +1,13 @@
 #!/bin/sh
 # Makes sure the Debian packages a target needs are present.
-# Usage: tests/deps.sh build|check|m32|s390x
+# Usage: tests/deps.sh build|check|m32|s390x|windows
 #   m32    gcc -m32, the i386 cmocka and qemu-user (make check-m32: qemu-i386
 #          where the kernel cannot run i386 programs)
 #   s390x  the s390x cross compiler, s390x cmocka and qemu-user (make check-s390x)
+#   windows the mingw-w64 cross compiler, wine (64-bit only), cppcheck and
+#          clang-tidy (the Windows branches linted), and what building
+#          cmocka from Debian's source package takes: cmake, dpkg-dev (make
+#          check-windows; tests/windows_cmocka.sh adds the deb-src entry)
 # As root with apt-get: installs what is missing (m32/s390x first add the foreign
 # dpkg architecture and refresh the package lists). Otherwise: prints the exact
 # commands to run and exits 1.
@@ -47,8 +51,11 @@ s390x) foreign=s390x
            echo "deps: gcc-multilib conflicts with gcc-s390x-linux-gnu and is not needed by" \
                 "make check-m32: apt-get remove gcc-multilib" >&2
        fi ;;
+windows) need gcc-mingw-w64-x86-64; need wine64; need wine; need cmake; need dpkg-dev
+       need xz-utils; need python3 # cmocka's source is .tar.xz; check_inspect.sh
+       need cppcheck; need clang-tidy ;; # lint of the Windows branches
 build|check) ;;
-*)     echo "deps: unknown target '$want' (build, check, m32, s390x)" >&2; exit 2 ;;
+*)     echo "deps: unknown target '$want' (build, check, m32, s390x, windows)" >&2; exit 2 ;;
 esac
 [ -z "$missing" ] && exit 0
 have_arch() { dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$1"; }
@@ -71,6 +78,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     # (libc6-dev-i386 recommends gcc-multilib).
     opts="-y -q --no-remove"
     [ -n "$foreign" ] && opts="$opts --no-install-recommends"
+    # wine recommends fonts, sound and 32-bit wine: none is needed to run tests
+    [ "$want" = windows ] && opts="$opts --no-install-recommends"
     # shellcheck disable=SC2086
     apt-get install $opts $missing >/dev/null 2>&1 || {
         apt-get update -q >/dev/null 2>&1
@@ -82,7 +91,7 @@ echo "deps: missing Debian packages:$missing" >&2
 if [ -n "$foreign" ] && ! have_arch "$foreign"; then
     echo "deps: run: sudo dpkg --add-architecture $foreign && sudo apt-get update" >&2
 fi
-if [ -n "$foreign" ]; then
+if [ -n "$foreign" ] || [ "$want" = windows ]; then
     echo "deps: run: sudo apt-get install -y --no-install-recommends$missing" >&2
 else
     echo "deps: run: sudo apt-get install -y$missing" >&2

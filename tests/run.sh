@@ -10,11 +10,16 @@ wrap=${ST_TEST_WRAPPER:-}
 ST_CONVERT_REF=${ST_CONVERT_REF:-$(pwd)/build/convert_ref.bin}
 export ST_CONVERT_REF
 pass=0; fail=0; skip=0; failed=""
+# each binary's output goes through a file, not a pipe: a process the wrapper
+# leaves running (wine's services) would hold a pipe open and stall the read
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for t in "$dir"/tests/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     # shellcheck disable=SC2086
-    out=$($wrap "$t" 2>&1); rc=$?
+    $wrap "$t" >"$log" 2>&1; rc=$?
+    out=$(cat "$log")
     n_ok=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
     n_bad=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
     n_skip=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')

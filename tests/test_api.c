@@ -12,6 +12,7 @@
 
 #include <safetensors.h>
 #include "stt.h"
+#include "stt_os.h"
 
 /* Views need the element's natural alignment (its size; 4 for C64), the same
  * on every ABI (i386 aligns double and int64_t to 4 in structs: not enough). */
@@ -61,6 +62,7 @@ static unsigned char *mkfile(const char *json, unsigned shift, const void *data,
     unsigned char *b;
     while ((8 + hn) % 8 != shift % 8) hn++;
     n = 8 + hn + data_len;
+    /* freed with stt_aligned_free (Windows: _aligned_malloc, _aligned_free) */
     if (posix_memalign(&mem, 64, n ? n : 1) != 0) abort();
     b = mem;
     for (i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)hn >> (8 * i));
@@ -432,7 +434,7 @@ static void test_typed_dtype_matrix(void **state)
         }
     }
     st_close(f);
-    free(b);
+    stt_aligned_free(b);
 }
 
 static void test_typed_null_args(void **state)
@@ -461,7 +463,7 @@ static void test_typed_null_args(void **state)
         assert_int_equal(s, ST_E_INVALID_ARGUMENT);
     }
     st_close(f);
-    free(b);
+    stt_aligned_free(b);
 }
 
 /* The tensor sits at data offset k after a k-byte U8 tensor; the buffer is
@@ -510,7 +512,7 @@ static void test_typed_alignment(void **state)
             assert_int_equal(st_tensor_copy(t, 0, copy, 24), ST_OK);
             assert_memory_equal(copy, b + st_file_data_offset(f) + k, 24);
             st_close(f);
-            free(b);
+            stt_aligned_free(b);
         }
     }
     /* (a big-endian host refuses every multi-byte view before looking at the
@@ -543,7 +545,7 @@ static void test_typed_empty_tensor(void **state)
     assert_int_equal(st_tensor_copy(d, 0, dst, 1), ST_E_RANGE);
     assert_int_equal(dst[0], 0x11);
     st_close(f);
-    free(b);
+    stt_aligned_free(b);
 }
 
 /* The header: "A tensor with no elements gives ST_OK and a pointer that must
@@ -565,7 +567,7 @@ static void test_typed_empty_tensor_misaligned(void **state)
     s1 = st_tensor_as_f32(st_tensor_find(f, "e"), &pf);
     s2 = st_tensor_as_f64(st_tensor_find(f, "d"), &pd);
     st_close(f);
-    free(b);
+    stt_aligned_free(b);
     if (s1 != view_ok(4) || s2 != view_ok(8)) {
         print_error("empty F32 / F64 at an odd address: want %s, got %s / %s\n",
                     st_status_name(view_ok(4)), st_status_name(s1), st_status_name(s2));
@@ -709,7 +711,7 @@ static void test_typed_values(void **state)
             assert_null(pf);
         }
         st_close(f);
-        free(b);
+        stt_aligned_free(b);
     }
 }
 
@@ -772,7 +774,7 @@ static void test_copy_ranges(void **state)
     assert_int_equal(st_tensor_copy(z, 0, dst, 1), ST_E_RANGE);
     assert_int_equal(st_tensor_copy(z, 1, dst, 0), ST_E_RANGE);
     st_close(f);
-    free(b);
+    stt_aligned_free(b);
 }
 
 /* ---------------------------------------------------------------- metadata */

@@ -22,6 +22,7 @@
 
 #include <safetensors.h>
 #include "stt.h"
+#include "stt_os.h"
 
 typedef char off_t_is_64_bits[sizeof(off_t) == 8 ? 1 : -1];
 

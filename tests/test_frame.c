@@ -19,6 +19,7 @@
 
 #include "cases.h"
 #include "stt.h"
+#include "stt_os.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 /* every case struct here starts with its name */

@@ -19,6 +19,7 @@
 #include <safetensors.h>
 #include "reader.h"
 #include "stt.h"
+#include "stt_os.h"
 
 #define MAX_RANK 32
 
@@ -785,6 +786,15 @@ static void test_truncated(void **state)
     (void)state;
     open_all(&h, ST_F32, 2, shape);
     t = st_tensor_find(h.f[H_PATH], "w");
+#if STT_WINDOWS
+    /* Windows refuses to cut a file while a view of it is mapped: the slice
+     * still reads the file's bytes */
+    assert_int_equal(truncate(h.path, (off_t)(t->offset + 100)), -1);
+    expect_status("cut refused", st_tensor_read_slice(h.f[H_PATH], t, 2, start, stop, out,
+                                                      sizeof out, &e),
+                  &e, ST_OK);
+    assert_memory_equal(out, h.bytes + t->offset + 3 * 4, 2 * 4);
+#else
     assert_int_equal(truncate(h.path, (off_t)(t->offset + 100)), 0);
     expect_status("truncated", st_tensor_read_slice(h.f[H_PATH], t, 2, start, stop, out,
                                                     sizeof out, &e),
@@ -792,6 +802,7 @@ static void test_truncated(void **state)
     assert_int_equal(e.sys_errno, EIO);
     assert_string_equal(e.tensor, "w");
     assert_non_null(strstr(e.message, "shrank"));
+#endif
     close_all(&h);
     /* the reader's storage holds fewer bytes than declared */
     {

@@ -2,6 +2,12 @@
 
 #include <string.h>
 #include <time.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#endif
 
 int stt_mem_read(void *ctx, uint64_t offset, void *dst, size_t size)
 {
@@ -19,10 +25,15 @@ int stt_mem_read(void *ctx, uint64_t offset, void *dst, size_t size)
     if (++r->in_flight > r->max_in_flight) r->max_in_flight = r->in_flight;
     pthread_mutex_unlock(&r->mu);
     if (r->sleep_us) {
+#if defined(_WIN32)
+        /* Windows sleeps in milliseconds (a shorter nanosleep returns at once) */
+        Sleep(r->sleep_us < 1000u ? 1u : (DWORD)(r->sleep_us / 1000u));
+#else
         struct timespec ts;
         ts.tv_sec = r->sleep_us / 1000000u;
         ts.tv_nsec = (long)(r->sleep_us % 1000000u) * 1000L;
         nanosleep(&ts, NULL);
+#endif
     }
     if (r->fail_at && n == r->fail_at) {
         rc = r->fail_code;

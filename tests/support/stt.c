@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "stt_os.h"
 
 unsigned char *stt_build(const void *hdr, size_t hdr_len, uint64_t data_len, size_t *out_size)
 {
