@@ -453,11 +453,12 @@ check-windows:
 	    grep -v "^[0-9]* warnings\? generated\.$$" $(WB)/clang-tidy.log; \
 	    if [ $$rc -ne 0 ]; then echo "check-windows: clang-tidy findings above"; exit 1; fi
 	@sh tests/wine_prefix.sh $(WB)/wineprefix
-	@echo "check-windows: the suites and tests/check_inspect.sh under wine"
+	@echo "check-windows: the suites, tests/check_inspect.sh and tests/check_convert.sh under wine"
 	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; wine cmd /c exit </dev/null >/dev/null 2>&1; \
 	    { sh tests/run.sh $(WB) >$(WB)/suites.log 2>&1; echo $$? >$(WB)/suites.rc; } & \
-	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; wait; \
-	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \
+	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; \
+	    sh tests/check_convert.sh $(WB) >$(WB)/convert.log 2>&1 || irc=1; wait; \
+	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log $(WB)/convert.log; qrc=0; \
 	    wine $(WB)/make-sample.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart-dll.exe $(WB)/sample.safetensors >$(WB)/quickstart-dll.out 2>&1 && \
