@@ -166,6 +166,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
 	$(MAKE) --no-print-directory check-windows
+	$(MAKE) --no-print-directory check-nognu
 	$(MAKE) --no-print-directory check-portable
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-amalgamation
