@@ -179,12 +179,16 @@ check-asan:
 	    $(MAKE) --no-print-directory B=build/asan SAN=1 WERROR=1 OPT="-O1 -g" run-tests
 
 # the library (through st-inspect) against an independent Python model of
-# FORMAT.md, on generated and mutated files (DIFF_CASES, seed DIFF_SEED)
+# FORMAT.md, on generated and mutated files (DIFF_CASES, seed DIFF_SEED); then
+# the writer (st-convert rewrite) on those the model accepts, against the
+# reference layout computed from the model's listing (FORMAT.md section 7)
 DIFF_CASES ?= 4000
 DIFF_SEED  ?= 1
 check-diff:
 	@$(MAKE) --no-print-directory B=build/check WERROR=1 examples >/dev/null
 	python3 tests/diff/run_diff.py --inspect build/check/st-inspect --offsets \
+	    --cases $(DIFF_CASES) --seed $(DIFF_SEED)
+	python3 tests/diff/run_write_diff.py --convert build/check/st-convert \
 	    --cases $(DIFF_CASES) --seed $(DIFF_SEED)
 
 # memcheck over every suite of the plain gcc build (built by the first stage)

@@ -210,7 +210,7 @@ static int run(const job *j, const char *in, const char *out)
     }
     if (first) {
         nmeta = st_metadata_count(first);
-        if (st_metadata_state_of(first) != ST_METADATA_ABSENT) {
+        if (st_metadata_state_of(first) == ST_METADATA_OBJECT) { /* null or absent: none */
             meta = (st_metadata_entry *)calloc(nmeta ? (size_t)nmeta : 1, sizeof *meta);
             if (!meta) {
                 fprintf(stderr, PROG ": out of memory\n");
