@@ -1220,6 +1220,153 @@ static int profile_main(const char *path, uint64_t k)
     return 0;
 }
 
+/* ------------------------------------------------------------ writing */
+
+#define WRITE_TENSORS 64
+#define WRITE_TENSOR_BYTES ((size_t)4 << 20) /* 64 x 4 MiB = 256 MiB of data */
+#define STREAM_TENSORS 20000
+#define STREAM_TENSOR_BYTES 8192 /* data about 100x the header */
+
+typedef struct wctx {
+    const char *path;
+    st_tensor_spec *specs;
+    uint64_t n;
+    unsigned char *head; /* the file's header bytes (prefix included), for the plain write */
+    size_t head_len;
+} wctx;
+
+/* The same bytes with plain write(2) calls in order: the floor. */
+static double run_write_plain(void *vp, uint64_t iters)
+{
+    wctx *c = (wctx *)vp;
+    uint64_t t0 = now_ns(), it, i;
+    for (it = 0; it < iters; it++) {
+        int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, c->head, c->head_len) != (ssize_t)c->head_len) die("plain write");
+        for (i = 0; i < c->n; i++)
+            if (write(fd, c->specs[i].data, WRITE_TENSOR_BYTES) != (ssize_t)WRITE_TENSOR_BYTES)
+                die("plain write");
+        if (close(fd)) die("plain write");
+    }
+    return (double)(now_ns() - t0);
+}
+
+/* st_write_file without fsync, as the plain write: temporary file, pwrites, rename. */
+static double run_write_lib(void *vp, uint64_t iters)
+{
+    wctx *c = (wctx *)vp;
+    st_write_options o = ST_WRITE_OPTIONS_INIT;
+    st_error err;
+    uint64_t t0 = now_ns(), it;
+    o.flags = ST_WRITE_NO_SYNC;
+    for (it = 0; it < iters; it++)
+        if (st_write_file(c->path, c->specs, c->n, NULL, 0, &o, &err) != ST_OK)
+            die("st_write_file: %s", err.message);
+    return (double)(now_ns() - t0);
+}
+
+static void bench_write(const char *dir)
+{
+    static const uint64_t shape[] = {WRITE_TENSOR_BYTES / 2};
+    static const uint64_t sshape[] = {STREAM_TENSOR_BYTES / 4};
+    char path[4096], (*names)[48];
+    wctx c;
+    stats ta, tb, q;
+    st_error err;
+    uint64_t size, i;
+    unsigned char *data, *buf;
+    counter cnt;
+    st_allocator a;
+    st_write_options o = ST_WRITE_OPTIONS_INIT;
+    st_writer *w = NULL;
+    int saved_reps = reps;
+
+    /* throughput: 256 MiB in 64 BF16 tensors, against plain write(2) */
+    memset(&c, 0, sizeof c);
+    snprintf(path, sizeof path, "%s/write_256m.safetensors", dir);
+    c.path = path;
+    c.n = WRITE_TENSORS;
+    c.specs = (st_tensor_spec *)xmalloc(WRITE_TENSORS * sizeof *c.specs);
+    names = (char (*)[48])xmalloc(STREAM_TENSORS * sizeof *names);
+    data = (unsigned char *)xmalloc(WRITE_TENSORS * WRITE_TENSOR_BYTES);
+    gen_fill(GEN_BF16, data, WRITE_TENSORS * WRITE_TENSOR_BYTES, 5);
+    for (i = 0; i < WRITE_TENSORS; i++) {
+        snprintf(names[i], sizeof names[i], "model.layers.%u.mlp.up_proj.weight", (unsigned)i);
+        c.specs[i].name = names[i];
+        c.specs[i].name_len = strlen(names[i]);
+        c.specs[i].dtype = ST_BF16;
+        c.specs[i].rank = 1;
+        c.specs[i].shape = shape;
+        c.specs[i].data = data + i * WRITE_TENSOR_BYTES;
+    }
+    /* the header as the writer lays it out; keep-order so the plain write's
+     * data order is the file's */
+    o.flags = ST_WRITE_KEEP_ORDER;
+    if (st_write_memory(NULL, 0, &size, c.specs, c.n, NULL, 0, &o, &err) != ST_OK)
+        die("st_write_memory: %s", err.message);
+    c.head_len = (size_t)(size - WRITE_TENSORS * WRITE_TENSOR_BYTES);
+    buf = (unsigned char *)xmalloc((size_t)size);
+    if (st_write_memory(buf, size, &size, c.specs, c.n, NULL, 0, &o, &err) != ST_OK)
+        die("st_write_memory: %s", err.message);
+    c.head = buf;
+    reps = reps > 7 ? 7 : reps; /* each run writes 256 MiB */
+    measure_pair(run_write_plain, &c, run_write_lib, &c, 0, &ta, &tb, &q);
+    reps = saved_reps;
+    add_fig("write_plain", WRITE_TENSORS, rate_of(ta, (double)size), "GB/s", T_NONE, 0);
+    add_fig("write_file", WRITE_TENSORS, rate_of(tb, (double)size), "GB/s", T_NONE, 0);
+    /* q = time(plain) / time(writer) */
+    add_fig("write_file_ratio", WRITE_TENSORS, q, "x_plain", T_GE, 0.8);
+    unlink(path);
+    free(buf);
+    free(data);
+    free(c.specs);
+
+    /* memory of a streaming write: 20,000 tensors, data about 100x the header,
+     * every allocation counted through the hook */
+    c.specs = (st_tensor_spec *)xmalloc(STREAM_TENSORS * sizeof *c.specs);
+    data = (unsigned char *)xmalloc(STREAM_TENSOR_BYTES);
+    gen_fill(GEN_F32, data, STREAM_TENSOR_BYTES, 9);
+    for (i = 0; i < STREAM_TENSORS; i++) {
+        snprintf(names[i], sizeof names[i], "model.layers.%u.self_attn.q_proj.weight", (unsigned)i);
+        c.specs[i].name = names[i];
+        c.specs[i].name_len = strlen(names[i]);
+        c.specs[i].dtype = ST_F32;
+        c.specs[i].rank = 1;
+        c.specs[i].shape = sshape;
+        c.specs[i].data = NULL;
+    }
+    memset(&cnt, 0, sizeof cnt);
+    a.malloc_fn = cnt_malloc;
+    a.realloc_fn = cnt_realloc;
+    a.free_fn = cnt_free;
+    a.ctx = &cnt;
+    o.flags = ST_WRITE_NO_SYNC;
+    o.allocator = &a;
+    snprintf(path, sizeof path, "%s/write_stream.safetensors", dir);
+    if (st_writer_begin_path(&w, path, c.specs, STREAM_TENSORS, NULL, 0, &o, &err) != ST_OK)
+        die("st_writer_begin_path: %s", err.message);
+    size = st_writer_file_size(w);
+    c.head_len = (size_t)st_writer_tensor_offset(w, 0); /* 8 + N */
+    for (i = 0; i < STREAM_TENSORS; i++) /* each tensor in two pieces, the second first */
+        if (st_writer_write(w, i, STREAM_TENSOR_BYTES / 2, data, STREAM_TENSOR_BYTES / 2, &err) != ST_OK ||
+            st_writer_write(w, i, 0, data, STREAM_TENSOR_BYTES / 2, &err) != ST_OK)
+            die("st_writer_write: %s", err.message);
+    if (st_writer_finish(w, &err) != ST_OK) die("st_writer_finish: %s", err.message);
+    note("write: streaming %u tensors, header %zu bytes, file %.1f MB (%.0fx the header), "
+         "peak %zu bytes allocated", (unsigned)STREAM_TENSORS, c.head_len, (double)size / MB,
+         (double)size / (double)c.head_len, cnt.peak);
+    {
+        stats s;
+        s.med = s.lo = s.hi = (double)cnt.peak / (double)c.head_len;
+        s.n = 1;
+        add_fig("write_stream_peak", STREAM_TENSORS, s, "x_header", T_LT, 2.0);
+    }
+    unlink(path);
+    free(data);
+    free(c.specs);
+    free(names);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -1238,8 +1385,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
             if (strcmp(only, "headers") && strcmp(only, "sparse") && strcmp(only, "read") &&
-                strcmp(only, "convert") && strcmp(only, "slice")) {
-                fprintf(stderr, "bench: --only takes headers, sparse, read, convert or slice\n");
+                strcmp(only, "convert") && strcmp(only, "slice") && strcmp(only, "write")) {
+                fprintf(stderr, "bench: --only takes headers, sparse, read, convert, slice or write\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
@@ -1247,14 +1394,14 @@ int main(int argc, char **argv)
             if (reps < 3) reps = 3;
             if (reps > 64) reps = 64;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice] DIR | --profile-open FILE [K]\n");
+            fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice|write] DIR | --profile-open FILE [K]\n");
             return 2;
         } else {
             dir = argv[i];
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice] DIR | --profile-open FILE [K]\n");
+        fprintf(stderr, "usage: bench [--reps N] [--cpu-time] [--only headers|sparse|read|convert|slice|write] DIR | --profile-open FILE [K]\n");
         return 2;
     }
     if (mkdir(dir, 0755) && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
@@ -1274,6 +1421,7 @@ int main(int argc, char **argv)
 
 #define ST_BENCH_PART(name) (!only || !strcmp(only, name))
     if (ST_BENCH_PART("headers")) bench_headers(dir);
+    if (ST_BENCH_PART("write")) bench_write(dir);
 
     /* the sparse 8 GB file: open time and RSS must not grow with the data */
     if (ST_BENCH_PART("sparse")) {

@@ -128,7 +128,8 @@ static int st__ranges_add(const st_allocator *a, st__ranges *r, uint64_t b, uint
         return 1;
     }
     if (r->n == r->cap) {
-        uint32_t nc = r->cap ? r->cap * 2 : 4;
+        /* one pair first: pieces written in order merge into it */
+        uint32_t nc = r->cap ? r->cap * 2 : 1;
         uint64_t *nv;
         if (nc > UINT32_MAX / 4) return -1;
         nv = (uint64_t *)st__realloc(a, r->v, (size_t)r->cap * 2 * sizeof *r->v,
@@ -296,6 +297,11 @@ st_status st__writer_new(st_writer **out, const char *path, int fd,
     if (e != 0) {
         s = st__io_fail(err, e, "writing the header failed", w->tmp);
         goto fail;
+    }
+    if (streaming) {
+        /* written: a streaming writer keeps only the offsets, not the text */
+        st__free(&w->alloc, w->L.head, w->L.head_len);
+        w->L.head = NULL;
     }
     *out = w;
     return ST_OK;
