@@ -71,6 +71,13 @@ void st__arena_free_all(st__arena *ar);
 size_t st__arena_bytes(const st__arena *ar);
 extern const st_allocator st__default_allocator;
 
+/* Options shared by the open and write calls (open.c): a max_header_size
+ * (0 keeps *cap; above ST_MAX_HEADER_SIZE_LIMIT is ST_E_INVALID_ARGUMENT) and
+ * an allocator hook (NULL keeps *out; a missing function is
+ * ST_E_INVALID_ARGUMENT). */
+st_status st__opt_cap(uint64_t max_header_size, uint64_t *cap, st_error *err);
+st_status st__opt_allocator(const st_allocator *a, st_allocator *out, st_error *err);
+
 /* ---------------------------------------------------------------- errors */
 
 /* Writes the record (if err is not NULL) and returns status. offset is an

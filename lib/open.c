@@ -17,6 +17,28 @@ typedef struct st__opts {
     uint64_t read_gap;
 } st__opts;
 
+st_status st__opt_cap(uint64_t max_header_size, uint64_t *cap, st_error *err)
+{
+    if (!max_header_size) return ST_OK;
+    if (max_header_size > ST_MAX_HEADER_SIZE_LIMIT)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "max_header_size %llu is above the limit of %llu",
+                        (unsigned long long)max_header_size,
+                        (unsigned long long)ST_MAX_HEADER_SIZE_LIMIT);
+    *cap = max_header_size;
+    return ST_OK;
+}
+
+st_status st__opt_allocator(const st_allocator *a, st_allocator *out, st_error *err)
+{
+    if (!a) return ST_OK;
+    if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "allocator needs malloc_fn, realloc_fn and free_fn");
+    *out = *a;
+    return ST_OK;
+}
+
 static st_status st__read_options(const st_open_options *o, st__opts *r, st_error *err)
 {
     r->flags = 0;
@@ -32,21 +54,10 @@ static st_status st__read_options(const st_open_options *o, st__opts *r, st_erro
         return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
                         "unknown option flags 0x%x", (unsigned)(o->flags & ~(uint32_t)ST__KNOWN_FLAGS));
     r->flags = o->flags;
-    if (o->max_header_size) {
-        if (o->max_header_size > ST_MAX_HEADER_SIZE_LIMIT)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "max_header_size %llu is above the limit of %llu",
-                            (unsigned long long)o->max_header_size,
-                            (unsigned long long)ST_MAX_HEADER_SIZE_LIMIT);
-        r->cap = o->max_header_size;
-    }
-    if (o->struct_size >= ST__OPT_END(allocator) && o->allocator) {
-        const st_allocator *a = o->allocator;
-        if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "allocator needs malloc_fn, realloc_fn and free_fn");
-        r->alloc = *a;
-    }
+    if (st__opt_cap(o->max_header_size, &r->cap, err) != ST_OK) return ST_E_INVALID_ARGUMENT;
+    if (o->struct_size >= ST__OPT_END(allocator) &&
+        st__opt_allocator(o->allocator, &r->alloc, err) != ST_OK)
+        return ST_E_INVALID_ARGUMENT;
     if (o->struct_size >= ST__OPT_END(read_gap) && o->read_gap)
         r->read_gap = o->read_gap == ST_READ_GAP_NONE ? 0 : o->read_gap;
     return ST_OK;

@@ -45,21 +45,10 @@ static st_status st__write_options(const st_write_options *o, st__wopts *r, st_e
                             (unsigned)o->alignment);
         r->alignment = o->alignment;
     }
-    if (o->max_header_size) {
-        if (o->max_header_size > ST_MAX_HEADER_SIZE_LIMIT)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "max_header_size %llu is above the limit of %llu",
-                            (unsigned long long)o->max_header_size,
-                            (unsigned long long)ST_MAX_HEADER_SIZE_LIMIT);
-        r->cap = o->max_header_size;
-    }
-    if (o->struct_size >= ST__WOPT_END(allocator) && o->allocator) {
-        const st_allocator *a = o->allocator;
-        if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
-            return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                            "allocator needs malloc_fn, realloc_fn and free_fn");
-        r->alloc = *a;
-    }
+    if (st__opt_cap(o->max_header_size, &r->cap, err) != ST_OK) return ST_E_INVALID_ARGUMENT;
+    if (o->struct_size >= ST__WOPT_END(allocator) &&
+        st__opt_allocator(o->allocator, &r->alloc, err) != ST_OK)
+        return ST_E_INVALID_ARGUMENT;
     return ST_OK;
 }
 

@@ -26,6 +26,10 @@ st_status st__wlayout_build(st__wlayout *L, const st_allocator *a, const st_tens
                             uint32_t flags, uint32_t alignment, uint64_t cap, int need_data,
                             st_error *err);
 void st__wlayout_free(st__wlayout *L);
+/* Bottom-up merge sort of v[0..n) by less(ctx, x, y), with scratch tmp[0..n):
+ * O(n log n) whatever the input (names come from the caller). */
+void st__msort_u32(uint32_t *v, uint32_t *tmp, size_t n,
+                   int (*less)(const void *ctx, uint32_t x, uint32_t y), const void *ctx);
 
 /* write.c's pieces for write_sharded.c. st__writer_new: options, layout, the
  * file (a temporary one beside path, or a duplicate of fd; path NULL) and the

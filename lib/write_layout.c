@@ -47,9 +47,8 @@ static int st__less(const st__sort_ctx *c, uint32_t x, uint32_t y)
     return st__bytes_cmp(c->t[x].name, c->t[x].name_len, c->t[y].name, c->t[y].name_len) < 0;
 }
 
-/* Bottom-up merge sort of v[0..n) with scratch tmp[0..n): O(n log n) whatever
- * the input (names come from the caller, who may be anyone). */
-static void st__sort(const st__sort_ctx *c, uint32_t *v, uint32_t *tmp, size_t n)
+void st__msort_u32(uint32_t *v, uint32_t *tmp, size_t n,
+                   int (*less)(const void *ctx, uint32_t x, uint32_t y), const void *ctx)
 {
     size_t width, i;
     uint32_t *src = v, *dst = tmp, *sw;
@@ -57,13 +56,23 @@ static void st__sort(const st__sort_ctx *c, uint32_t *v, uint32_t *tmp, size_t n
         for (i = 0; i < n; i += 2 * width) {
             size_t lo = i, mid = i + width < n ? i + width : n;
             size_t hi = i + 2 * width < n ? i + 2 * width : n, a = lo, b = mid, k = lo;
-            while (a < mid && b < hi) dst[k++] = st__less(c, src[b], src[a]) ? src[b++] : src[a++];
+            while (a < mid && b < hi) dst[k++] = less(ctx, src[b], src[a]) ? src[b++] : src[a++];
             while (a < mid) dst[k++] = src[a++];
             while (b < hi) dst[k++] = src[b++];
         }
         sw = src; src = dst; dst = sw;
     }
     if (src != v) memcpy(v, src, n * sizeof *v);
+}
+
+static int st__less_cb(const void *c, uint32_t x, uint32_t y)
+{
+    return st__less((const st__sort_ctx *)c, x, y);
+}
+
+static void st__sort(const st__sort_ctx *c, uint32_t *v, uint32_t *tmp, size_t n)
+{
+    st__msort_u32(v, tmp, n, st__less_cb, c);
 }
 
 /* ---------------------------------------------------------------- JSON */

@@ -80,29 +80,12 @@ typedef struct st__shardset {
     uint32_t *by_name;    /* tensors sorted by name, for the index */
 } st__shardset;
 
-static int st__name_less(const st_tensor_spec *t, uint32_t x, uint32_t y)
+static int st__name_less(const void *ctx, uint32_t x, uint32_t y)
 {
+    const st_tensor_spec *t = (const st_tensor_spec *)ctx;
     uint64_t n = t[x].name_len < t[y].name_len ? t[x].name_len : t[y].name_len;
     int c = n ? memcmp(t[x].name, t[y].name, (size_t)n) : 0;
     return c < 0 || (c == 0 && t[x].name_len < t[y].name_len);
-}
-
-/* Merge sort of v by name, with scratch tmp. */
-static void st__sort_names(const st_tensor_spec *t, uint32_t *v, uint32_t *tmp, size_t n)
-{
-    size_t width, i;
-    uint32_t *src = v, *dst = tmp, *sw;
-    for (width = 1; width < n; width *= 2) {
-        for (i = 0; i < n; i += 2 * width) {
-            size_t lo = i, mid = i + width < n ? i + width : n;
-            size_t hi = i + 2 * width < n ? i + 2 * width : n, a = lo, b = mid, k = lo;
-            while (a < mid && b < hi) dst[k++] = st__name_less(t, src[b], src[a]) ? src[b++] : src[a++];
-            while (a < mid) dst[k++] = src[a++];
-            while (b < hi) dst[k++] = src[b++];
-        }
-        sw = src; src = dst; dst = sw;
-    }
-    if (src != v) memcpy(v, src, n * sizeof *v);
 }
 
 static void st__shardset_free(st__shardset *S, uint64_t count)
@@ -268,7 +251,7 @@ st_status st_write_sharded(const char *dir, const char *prefix, uint64_t max_sha
     /* the index text too, so that nothing is allocated once renaming starts */
     if (S.n > 1) {
         for (i = 0; i < count; i++) S.by_name[i] = (uint32_t)i;
-        st__sort_names(tensors, S.by_name, S.by_name + count, (size_t)count);
+        st__msort_u32(S.by_name, S.by_name + count, (size_t)count, st__name_less, tensors);
         text_len = st__index_emit(NULL, &S, tensors, count, prefix, total);
         text = (char *)st__malloc(&alloc, text_len + 1);
         if (!text) goto nomem;
