@@ -364,7 +364,8 @@ check-nognu:
 # quickstart-dll.exe (through the DLL). Windows programs using the static
 # library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
 # (%zu, %llu) rather than msvcrt's.
-# check-windows: the cmocka suites and tests/check_inspect.sh under wine (a
+# check-windows: the cmocka suites, tests/check_inspect.sh and
+# tests/check_convert.sh under wine (a
 # prefix in build/windows/wineprefix; a UTF-8 locale, which wine converts
 # arguments from), against a static cmocka built from
 # Debian's source package (tests/windows_cmocka.sh); installs its Debian
@@ -436,7 +437,7 @@ $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS
 
 # One wineserver for the whole stage (wineserver -p; a first program starts the
 # prefix's services with no terminal or pipe to hold); the suites and the
-# st-inspect checks run side by side, their output shown after; then quickstart
+# st-inspect and st-convert checks run side by side, their output shown after; then quickstart
 # through the DLL must print what the static build prints.
 check-windows:
 	@sh tests/deps.sh windows
@@ -452,11 +453,11 @@ check-windows:
 	    grep -v "^[0-9]* warnings\? generated\.$$" $(WB)/clang-tidy.log; \
 	    if [ $$rc -ne 0 ]; then echo "check-windows: clang-tidy findings above"; exit 1; fi
 	@sh tests/wine_prefix.sh $(WB)/wineprefix
-	@echo "check-windows: the suites and tests/check_inspect.sh under wine"
+	@echo "check-windows: the suites, tests/check_inspect.sh and tests/check_convert.sh under wine"
 	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; wine cmd /c exit </dev/null >/dev/null 2>&1; \
 	    { sh tests/run.sh $(WB) >$(WB)/suites.log 2>&1; echo $$? >$(WB)/suites.rc; } & \
-	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; wait; \
-	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \
+	    { sh tests/check_inspect.sh $(WB) && sh tests/check_convert.sh $(WB); } >$(WB)/inspect.log 2>&1; \
+	    irc=$$?; wait; src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \
 	    wine $(WB)/make-sample.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart-dll.exe $(WB)/sample.safetensors >$(WB)/quickstart-dll.out 2>&1 && \
