@@ -315,6 +315,7 @@ check-m32:
 	    echo "check-m32: ST_TEST_WRAPPER='$$wrap'"; \
 	    ST_TEST_WRAPPER="$$wrap" sh tests/run.sh build/m32 || exit 1; \
 	    ST_TEST_WRAPPER="$$wrap" sh tests/check_inspect.sh build/m32 || exit 1; \
+	    ST_TEST_WRAPPER="$$wrap" sh tests/check_convert.sh build/m32 || exit 1; \
 	    if [ -z "$$wrap" ] && [ "$${ST_I386_RUN:-auto}" = auto ]; then \
 	        native=$$(cat build/m32/test-summary); \
 	        wrap=$$(ST_I386_RUN=qemu sh tests/i386_runner.sh build/m32/i386_probe) || exit 1; \

@@ -11,8 +11,14 @@
  * Exit status: 0 valid, 1 a file is invalid or unreadable (or stdout failed),
  * 2 usage error. Uses the public API only.
  */
+/* 64-bit off_t and inode numbers on 32-bit hosts: readdir fails with
+ * EOVERFLOW on large filesystems otherwise (seen under qemu-i386). */
+#if !defined(_FILE_OFFSET_BITS)
+#define _FILE_OFFSET_BITS 64
+#endif
 #include <safetensors.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -74,7 +80,8 @@ static void usage(FILE *fp)
             "                        at most %u)\n"
             "  --bytes-read          read FILE through a counting reader (as a remote\n"
             "                        file would be) and report on stderr the reads and\n"
-            "                        bytes the listing, check or dump took\n"
+            "                        bytes the listing, check or dump took (sharded\n"
+            "                        models too, except with --dump)\n"
             "  --help, --version\n"
             "\n"
             "In the table, names and metadata are shown with control characters\n"
@@ -658,6 +665,123 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     return st_open_reader(f, &rd, c->size, opts, err);
 }
 
+/* --bytes-read on a sharded model: a storage over the index's directory whose
+ * readers count into one total. */
+typedef struct counting_dir {
+    char dir[4096];
+    counting total; /* reads and bytes of every file; size: sum of the sizes */
+} counting_dir;
+
+typedef struct counting_file {
+    counting c;
+    counting_dir *d;
+} counting_file;
+
+static int counting_file_read(void *ctx, uint64_t off, void *dst, size_t size)
+{
+    counting_file *cf = (counting_file *)ctx;
+    int e = counting_read(&cf->c, off, dst, size);
+    cf->d->total.reads++;
+    cf->d->total.bytes += size;
+    return e;
+}
+
+static int counting_open_file(void *ctx, const char *name, st_reader *rd, uint64_t *size)
+{
+    counting_dir *d = (counting_dir *)ctx;
+    char path[8192];
+    struct stat sb;
+    counting_file *cf;
+    int fd, e;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, name) >= sizeof path)
+        return ENAMETOOLONG;
+    do {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        e = S_ISREG(sb.st_mode) ? errno : EINVAL;
+        close(fd);
+        return e;
+    }
+    cf = (counting_file *)calloc(1, sizeof *cf);
+    if (!cf) {
+        close(fd);
+        return ENOMEM;
+    }
+    cf->c.fd = fd;
+    cf->c.size = (uint64_t)sb.st_size;
+    cf->d = d;
+    d->total.size += cf->c.size;
+    rd->read = counting_file_read;
+    rd->ctx = cf;
+    *size = cf->c.size;
+    return 0;
+}
+
+static void counting_close_file(void *ctx, const st_reader *rd)
+{
+    counting_file *cf = (counting_file *)rd->ctx;
+    (void)ctx;
+    close(cf->c.fd);
+    free(cf);
+}
+
+/* The index of a model path: the path itself (*.json), or the only
+ * *.safetensors.index.json in a directory. Splits it into d->dir and *name
+ * (malloc'd). 0, or 1 after reporting an error. */
+static int model_index_name(const char *path, counting_dir *d, char **name)
+{
+    static const char suffix[] = ".safetensors.index.json";
+    struct stat sb;
+    const char *slash;
+    *name = NULL;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        DIR *dir = opendir(path);
+        struct dirent *de;
+        int found = 0;
+        if (!dir) {
+            fprintf(stderr, "%s: error: cannot list the directory: %s [ST_E_IO]\n", path,
+                    strerror(errno));
+            return 1;
+        }
+        /* cppcheck-suppress readdirCalled ; a stream of our own, one thread, and
+         * readdir_r is deprecated */
+        while ((de = readdir(dir)) != NULL) {
+            size_t n = strlen(de->d_name);
+            if (n > sizeof suffix - 1 && strcmp(de->d_name + n - (sizeof suffix - 1), suffix) == 0) {
+                found++;
+                free(*name);
+                *name = strdup(de->d_name);
+            }
+        }
+        closedir(dir);
+        if (found != 1 || !*name) {
+            fprintf(stderr, "%s: error: %s *%s in the directory [%s]\n", path,
+                    found ? "more than one" : "no", suffix,
+                    found ? "ST_E_INVALID_ARGUMENT" : "ST_E_NOT_FOUND");
+            free(*name);
+            *name = NULL;
+            return 1;
+        }
+        snprintf(d->dir, sizeof d->dir, "%s", path);
+        return 0;
+    }
+    slash = strrchr(path, '/');
+    if (slash) {
+        snprintf(d->dir, sizeof d->dir, "%.*s", (int)(slash - path), path);
+        if (slash == path) snprintf(d->dir, sizeof d->dir, "/");
+    } else {
+        snprintf(d->dir, sizeof d->dir, ".");
+    }
+    *name = strdup(slash ? slash + 1 : path);
+    if (!*name) {
+        fprintf(stderr, "%s: error: out of memory [ST_E_NOMEM]\n", path);
+        return 1;
+    }
+    return 0;
+}
+
 static void report_counted(const char *path, const counting *c, const char *what)
 {
     fprintf(stderr, "%s: bytes read: %llu %s, %llu bytes of %llu to %s\n", path,
@@ -692,18 +816,46 @@ static int is_model_path(const char *path)
  * broken model), then --check prints one line; the table shows each shard in
  * model order; --json prints {"tensor_count": N, "shards": [{"name": SHARD,
  * "file": <the shard's --json object>}, ...]}. Returns 0 or 1. */
-static int inspect_model(const char *path, int mode, const st_open_options *opts)
+static int inspect_model(const char *path, int mode, const st_open_options *opts,
+                         int bytes_read)
 {
     st_model_options mo = ST_MODEL_OPTIONS_INIT;
     st_model *m = NULL;
     st_error err;
     uint64_t s, ns, n;
     int rc = 0;
+    counting_dir *cd = NULL;
+    st_status st;
     mo.flags = ST_MODEL_VALIDATE_ALL;
     mo.max_open_shards = 1;
     mo.file_options = opts;
-    if (st_model_open(&m, path, &mo, &err) != ST_OK) {
+    if (bytes_read) {
+        st_model_storage sto = ST_MODEL_STORAGE_INIT;
+        char *index_name = NULL;
+        cd = (counting_dir *)calloc(1, sizeof *cd);
+        if (!cd) {
+            fprintf(stderr, "%s: error: out of memory [ST_E_NOMEM]\n", path);
+            return 1;
+        }
+        if (model_index_name(path, cd, &index_name) != 0) {
+            free(cd);
+            return 1;
+        }
+        sto.open_file = counting_open_file;
+        sto.close_file = counting_close_file;
+        sto.ctx = cd;
+        /* every shard stays open (a handle without data is small): no header
+         * is read twice */
+        mo.max_open_shards = UINT32_MAX;
+        st = st_model_open_storage(&m, &sto, index_name, &mo, &err);
+        free(index_name);
+    } else {
+        st = st_model_open(&m, path, &mo, &err);
+    }
+    if (st != ST_OK) {
         report_error(path, &err);
+        if (cd) report_counted(path, &cd->total, "find the error");
+        free(cd);
         return 1;
     }
     ns = st_model_shard_count(m);
@@ -714,6 +866,8 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
                    plural(n, "tensor", "tensors"), (unsigned long long)ns,
                    plural(ns, "shard", "shards"));
         st_model_close(m);
+        if (cd) report_counted(path, &cd->total, "check the index and every shard");
+        free(cd);
         return 0;
     }
     if (mode == MODE_JSON) {
@@ -748,6 +902,8 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
     }
     if (mode == MODE_JSON && rc == 0) printf(ns ? "\n]}\n" : "]}\n");
     st_model_close(m);
+    if (cd) report_counted(path, &cd->total, "list the index and every shard");
+    free(cd);
     return rc;
 }
 
@@ -1027,13 +1183,7 @@ int main(int argc, char **argv)
         st_status s;
         c.fd = -1;
         if (is_model_path(a)) {
-            if (bytes_read) {
-                fprintf(stderr, "%s: error: --bytes-read takes single .safetensors files, not "
-                                "sharded models\n", a);
-                rc = 1;
-            } else if (inspect_model(a, mode, &opts) != 0) {
-                rc = 1;
-            }
+            if (inspect_model(a, mode, &opts, bytes_read) != 0) rc = 1;
             continue;
         }
         s = bytes_read ? open_counted(&f, a, &opts, &c, &err) : open_file(&f, a, &opts, &err);

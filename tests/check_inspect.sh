@@ -626,10 +626,48 @@ expect "bytes-read: the reads to find the error" has "$tmp/err" "bytes read: 2 r
 run "$INSPECT" --bytes-read "$tmp/no-such-file"
 expect_rc "bytes-read: a missing file" 1
 expect "bytes-read: a missing file reported" has "$tmp/err" "cannot open"
+# A sharded model through a counting storage: the index read whole, then each
+# shard's prefix and header (every shard checked once, kept open), no data.
 mkdir -p "$tmp/model-br"
-printf '{"weight_map": {}}' >"$tmp/model-br/model.safetensors.index.json"
+want=$(python3 - "$tmp/model-br" <<'PY'
+import json, os, struct, sys
+d = sys.argv[1]
+total, reads = 0, 1
+wm = {}
+for i, names in enumerate([["a", "b"], ["c"]]):
+    hdr, off = {}, 0
+    for n in names:
+        hdr[n] = {"dtype": "F32", "shape": [2], "data_offsets": [off, off + 8]}
+        off += 8
+        wm[n] = "s%d.safetensors" % i
+    h = json.dumps(hdr).encode()
+    open(os.path.join(d, "s%d.safetensors" % i), "wb").write(
+        struct.pack("<Q", len(h)) + h + bytes(range(off)))
+    total += 8 + len(h)
+    reads += 2
+idx = json.dumps({"metadata": {"total_size": 24}, "weight_map": wm}).encode()
+open(os.path.join(d, "model.safetensors.index.json"), "wb").write(idx)
+print("%d reads, %d bytes" % (reads, total + len(idx)))
+PY
+)
 run "$INSPECT" --bytes-read "$tmp/model-br"
-expect_rc "bytes-read: sharded models are refused" 1
-expect "bytes-read: sharded model message" has "$tmp/err" "not sharded models"
+expect_rc "bytes-read: sharded model (directory)" 0
+expect "bytes-read: sharded model lists its tensors" has "$tmp/out" "(3 tensors in 2 shards)"
+expect "bytes-read: the index whole and each shard's header" has "$tmp/err" \
+    "bytes read: $want of"
+expect "bytes-read: ... to list them" has "$tmp/err" "to list the index and every shard"
+run "$INSPECT" --bytes-read --check "$tmp/model-br/model.safetensors.index.json"
+expect_rc "bytes-read: sharded model (index path), check" 0
+expect "bytes-read: check reads the same" has "$tmp/err" "bytes read: $want of"
+run "$INSPECT" --bytes-read --json "$tmp/model-br"
+expect "bytes-read: sharded model JSON still parses" python3 -c \
+    'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out"
+rm "$tmp/model-br/s1.safetensors"
+run "$INSPECT" --bytes-read "$tmp/model-br"
+expect_rc "bytes-read: a missing shard" 1
+expect "bytes-read: a missing shard named" has "$tmp/err" "s1.safetensors"
+run "$INSPECT" --bytes-read --dump a "$tmp/model-br"
+expect_rc "bytes-read: --dump of a sharded model is refused" 1
+expect "bytes-read: --dump of a sharded model message" has "$tmp/err" "not sharded models"
 
 finish

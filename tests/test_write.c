@@ -2,6 +2,9 @@
  * hand from FORMAT.md section 7), every refusal with its status, round trips
  * through the reader, streaming from several threads, and failures (allocation,
  * write, rename) that must leave the target as it was and no temporary file. */
+/* 64-bit off_t and inode numbers on 32-bit hosts: readdir would otherwise fail
+ * with EOVERFLOW on large filesystems (seen under qemu-i386). */
+#define _FILE_OFFSET_BITS 64
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
