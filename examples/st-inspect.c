@@ -611,6 +611,26 @@ static long long win_pread(int fd, void *dst, size_t size, uint64_t off)
 #define pread(fd, dst, size, off) win_pread((fd), (dst), (size), (uint64_t)(off))
 #endif
 
+/* Opens path read-only; a FIFO does not block the open (O_NONBLOCK). Windows:
+ * path is UTF-8 (see utf8_args), opened through its UTF-16 form. */
+static int open_rdonly(const char *path)
+{
+#if defined(_WIN32)
+    wchar_t w[4096];
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return _wopen(w, _O_RDONLY | _O_BINARY);
+#else
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
+#endif
+}
+
 static int counting_read(void *ctx, uint64_t off, void *dst, size_t size)
 {
     counting *c = (counting *)ctx;
@@ -640,19 +660,7 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     st_reader rd = ST_READER_INIT;
     struct stat sb;
     memset(c, 0, sizeof *c);
-#if defined(_WIN32)
-    {
-        /* paths are UTF-8 (see utf8_args) */
-        wchar_t w[4096];
-        c->fd = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)
-                    ? _wopen(w, _O_RDONLY | _O_BINARY)
-                    : -1;
-    }
-#else
-    do {
-        c->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    } while (c->fd < 0 && errno == EINTR);
-#endif
+    c->fd = open_rdonly(path);
     if (c->fd < 0) return st_open_path(f, path, opts, err);
     if (fstat(c->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(c->fd);
@@ -695,9 +703,7 @@ static int counting_open_file(void *ctx, const char *name, st_reader *rd, uint64
     int fd, e;
     if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, name) >= sizeof path)
         return ENAMETOOLONG;
-    do {
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    fd = open_rdonly(path);
     if (fd < 0) return errno;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         e = S_ISREG(sb.st_mode) ? errno : EINVAL;
