@@ -447,7 +447,8 @@ check-windows:
 	@echo "check-windows: lint of the Windows branches (cppcheck win64, clang-tidy for x86_64-w64-windows-gnu)"
 	@cppcheck $(filter-out --platform=unix64 --library=posix -D_POSIX_C_SOURCE=200809L,$(CPPCHECK_FLAGS)) \
 	    --platform=win64 --library=windows -D_WIN32 -D_WIN64 -D__MINGW32__ \
-	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c
+	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c \
+	    examples/st-convert.c
 	@clang-tidy -quiet --config-file=.clang-tidy --warnings-as-errors="*" lib/os_win32.c -- \
 	    -std=c99 -Iinclude -Ilib --target=x86_64-w64-windows-gnu -isystem /usr/share/mingw-w64/include \
 	    -D__USE_MINGW_ANSI_STDIO=1 >$(WB)/clang-tidy.log 2>&1; rc=$$?; \

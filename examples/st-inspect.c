@@ -673,6 +673,16 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     return st_open_reader(f, &rd, c->size, opts, err);
 }
 
+/* A malloc'd copy of s, or NULL (strdup is POSIX, not C99; Windows calls it
+ * _strdup). */
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = (char *)malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
 /* --bytes-read on a sharded model: a storage over the index's directory whose
  * readers count into one total. */
 typedef struct counting_dir {
@@ -758,7 +768,7 @@ static int model_index_name(const char *path, counting_dir *d, char **name)
             if (n > sizeof suffix - 1 && strcmp(de->d_name + n - (sizeof suffix - 1), suffix) == 0) {
                 found++;
                 free(*name);
-                *name = strdup(de->d_name);
+                *name = copy_string(de->d_name);
             }
         }
         closedir(dir);
@@ -780,7 +790,7 @@ static int model_index_name(const char *path, counting_dir *d, char **name)
     } else {
         snprintf(d->dir, sizeof d->dir, ".");
     }
-    *name = strdup(slash ? slash + 1 : path);
+    *name = copy_string(slash ? slash + 1 : path);
     if (!*name) {
         fprintf(stderr, "%s: error: out of memory [ST_E_NOMEM]\n", path);
         return 1;
