@@ -166,6 +166,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-m32
 	$(MAKE) --no-print-directory check-s390x
 	$(MAKE) --no-print-directory check-windows
+	$(MAKE) --no-print-directory check-nognu
 	$(MAKE) --no-print-directory check-portable
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-amalgamation
@@ -366,11 +367,10 @@ check-nognu:
 # library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
 # (%zu, %llu) rather than msvcrt's.
 # check-windows: the cmocka suites, tests/check_inspect.sh and
-# tests/check_convert.sh under wine (a
-# prefix in build/windows/wineprefix; a UTF-8 locale, which wine converts
-# arguments from), against a static cmocka built from
-# Debian's source package (tests/windows_cmocka.sh); installs its Debian
-# packages first (tests/deps.sh windows, as root).
+# tests/check_convert.sh under wine (a prefix in build/windows/wineprefix; a
+# UTF-8 locale, which wine converts arguments from), against a static cmocka
+# built from Debian's source package (tests/windows_cmocka.sh); installs its
+# Debian packages first (tests/deps.sh windows, as root).
 .PHONY: windows windows-build check-windows
 WB        = build/windows
 W_CC      = x86_64-w64-mingw32-gcc
@@ -437,9 +437,9 @@ $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS
 	    $< $(TEST_SUPPORT) $(W_BINMODE) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
 
 # One wineserver for the whole stage (wineserver -p; a first program starts the
-# prefix's services with no terminal or pipe to hold); the suites and the
-# st-inspect and st-convert checks run side by side, their output shown after; then quickstart
-# through the DLL must print what the static build prints.
+# prefix's services with no terminal or pipe to hold); the suites run beside
+# the st-inspect and st-convert checks, their output shown after; then
+# quickstart through the DLL must print what the static build prints.
 check-windows:
 	@sh tests/deps.sh windows
 	$(MAKE) --no-print-directory -j2 WERROR=1 windows-build $(W_TESTS) build/convert_ref.bin
@@ -458,8 +458,9 @@ check-windows:
 	@echo "check-windows: the suites, tests/check_inspect.sh and tests/check_convert.sh under wine"
 	@export $(W_ENV) ST_TEST_WRAPPER=wine; wineserver -p; wine cmd /c exit </dev/null >/dev/null 2>&1; \
 	    { sh tests/run.sh $(WB) >$(WB)/suites.log 2>&1; echo $$? >$(WB)/suites.rc; } & \
-	    { sh tests/check_inspect.sh $(WB) && sh tests/check_convert.sh $(WB); } >$(WB)/inspect.log 2>&1; \
-	    irc=$$?; wait; src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log; qrc=0; \
+	    sh tests/check_inspect.sh $(WB) >$(WB)/inspect.log 2>&1; irc=$$?; \
+	    sh tests/check_convert.sh $(WB) >$(WB)/convert.log 2>&1 || irc=1; wait; \
+	    src=$$(cat $(WB)/suites.rc); cat $(WB)/suites.log $(WB)/inspect.log $(WB)/convert.log; qrc=0; \
 	    wine $(WB)/make-sample.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart.exe $(WB)/sample.safetensors >$(WB)/quickstart.out 2>&1 && \
 	    wine $(WB)/quickstart-dll.exe $(WB)/sample.safetensors >$(WB)/quickstart-dll.out 2>&1 && \

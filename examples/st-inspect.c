@@ -611,26 +611,6 @@ static long long win_pread(int fd, void *dst, size_t size, uint64_t off)
 #define pread(fd, dst, size, off) win_pread((fd), (dst), (size), (uint64_t)(off))
 #endif
 
-/* Opens path read-only; a FIFO does not block the open (O_NONBLOCK). Windows:
- * path is UTF-8 (see utf8_args), opened through its UTF-16 form. */
-static int open_rdonly(const char *path)
-{
-#if defined(_WIN32)
-    wchar_t w[4096];
-    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)) {
-        errno = EINVAL;
-        return -1;
-    }
-    return _wopen(w, _O_RDONLY | _O_BINARY);
-#else
-    int fd;
-    do {
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
-#endif
-}
-
 static int counting_read(void *ctx, uint64_t off, void *dst, size_t size)
 {
     counting *c = (counting *)ctx;
@@ -652,6 +632,36 @@ static int counting_read(void *ctx, uint64_t off, void *dst, size_t size)
     return 0;
 }
 
+/* A malloc'd copy of s (strdup is not in C99, and is _strdup on Windows). */
+static char *copy_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* A read-only descriptor for path (UTF-8), never blocking on a FIFO; -1 and
+ * errno on failure. */
+static int open_read_fd(const char *path)
+{
+    int fd;
+#if defined(_WIN32)
+    /* paths are UTF-8 (see utf8_args) */
+    wchar_t w[4096];
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, 4096)) {
+        errno = EINVAL;
+        return -1;
+    }
+    fd = _wopen(w, _O_RDONLY | _O_BINARY);
+#else
+    do {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+#endif
+    return fd;
+}
+
 /* Opens path through a counting reader. c->fd is -1 when there is nothing to
  * close; on an error from open(2), st_open_path says why in its own words. */
 static st_status open_counted(st_file **f, const char *path, const st_open_options *opts,
@@ -660,7 +670,7 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     st_reader rd = ST_READER_INIT;
     struct stat sb;
     memset(c, 0, sizeof *c);
-    c->fd = open_rdonly(path);
+    c->fd = open_read_fd(path);
     if (c->fd < 0) return st_open_path(f, path, opts, err);
     if (fstat(c->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(c->fd);
@@ -671,16 +681,6 @@ static st_status open_counted(st_file **f, const char *path, const st_open_optio
     rd.read = counting_read;
     rd.ctx = c;
     return st_open_reader(f, &rd, c->size, opts, err);
-}
-
-/* A malloc'd copy of s, or NULL (strdup is POSIX, not C99; Windows calls it
- * _strdup). */
-static char *copy_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = (char *)malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
 }
 
 /* --bytes-read on a sharded model: a storage over the index's directory whose
@@ -713,7 +713,7 @@ static int counting_open_file(void *ctx, const char *name, st_reader *rd, uint64
     int fd, e;
     if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, name) >= sizeof path)
         return ENAMETOOLONG;
-    fd = open_rdonly(path);
+    fd = open_read_fd(path);
     if (fd < 0) return errno;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         e = S_ISREG(sb.st_mode) ? errno : EINVAL;
@@ -768,7 +768,7 @@ static int model_index_name(const char *path, counting_dir *d, char **name)
             if (n > sizeof suffix - 1 && strcmp(de->d_name + n - (sizeof suffix - 1), suffix) == 0) {
                 found++;
                 free(*name);
-                *name = copy_string(de->d_name);
+                *name = copy_str(de->d_name);
             }
         }
         closedir(dir);
@@ -790,7 +790,7 @@ static int model_index_name(const char *path, counting_dir *d, char **name)
     } else {
         snprintf(d->dir, sizeof d->dir, ".");
     }
-    *name = copy_string(slash ? slash + 1 : path);
+    *name = copy_str(slash ? slash + 1 : path);
     if (!*name) {
         fprintf(stderr, "%s: error: out of memory [ST_E_NOMEM]\n", path);
         return 1;
