@@ -370,11 +370,11 @@ check-nognu:
 # quickstart-dll.exe (through the DLL). Windows programs using the static
 # library link -lbcrypt too. __USE_MINGW_ANSI_STDIO: the C99 printf family
 # (%zu, %llu) rather than msvcrt's.
-# check-windows: the cmocka suites and tests/check_inspect.sh under wine (a
-# prefix in build/windows/wineprefix; a UTF-8 locale, which wine converts
-# arguments from), against a static cmocka built from
-# Debian's source package (tests/windows_cmocka.sh); installs its Debian
-# packages first (tests/deps.sh windows, as root).
+# check-windows: the cmocka suites, tests/check_inspect.sh and
+# tests/check_convert.sh under wine (a prefix in build/windows/wineprefix; a
+# UTF-8 locale, which wine converts arguments from), against a static cmocka
+# built from Debian's source package (tests/windows_cmocka.sh); installs its
+# Debian packages first (tests/deps.sh windows, as root).
 .PHONY: windows windows-build check-windows
 WB        = build/windows
 W_CC      = x86_64-w64-mingw32-gcc
@@ -441,9 +441,9 @@ $(WB)/tests/%.exe: tests/%.c $(TEST_SUPPORT) $(TEST_HDRS) $(W_STATIC) $(LIB_HDRS
 	    $< $(TEST_SUPPORT) $(W_BINMODE) $(W_STATIC) $(W_CMOCKA) $(W_LIBS) -static -pthread $(LDFLAGS)
 
 # One wineserver for the whole stage (wineserver -p; a first program starts the
-# prefix's services with no terminal or pipe to hold); the suites and the
-# st-inspect checks run side by side, their output shown after; then quickstart
-# through the DLL must print what the static build prints.
+# prefix's services with no terminal or pipe to hold); the suites run beside
+# the st-inspect and st-convert checks, their output shown after; then
+# quickstart through the DLL must print what the static build prints.
 check-windows:
 	@sh tests/deps.sh windows
 	$(MAKE) --no-print-directory -j2 WERROR=1 windows-build $(W_TESTS) build/convert_ref.bin
@@ -451,7 +451,8 @@ check-windows:
 	@echo "check-windows: lint of the Windows branches (cppcheck win64, clang-tidy for x86_64-w64-windows-gnu)"
 	@cppcheck $(filter-out --platform=unix64 --library=posix -D_POSIX_C_SOURCE=200809L,$(CPPCHECK_FLAGS)) \
 	    --platform=win64 --library=windows -D_WIN32 -D_WIN64 -D__MINGW32__ \
-	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c
+	    --template='$(CPPCHECK_TPL) (win64)' lib/os_win32.c tests/support/stt_os.c examples/st-inspect.c \
+	    examples/st-convert.c
 	@clang-tidy -quiet --config-file=.clang-tidy --warnings-as-errors="*" lib/os_win32.c -- \
 	    -std=c99 -Iinclude -Ilib --target=x86_64-w64-windows-gnu -isystem /usr/share/mingw-w64/include \
 	    -D__USE_MINGW_ANSI_STDIO=1 >$(WB)/clang-tidy.log 2>&1; rc=$$?; \

@@ -18,6 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <fcntl.h>
+#include <io.h>
+#include <shellapi.h> /* after windows.h */
+#endif
 
 #define PROG "st-convert"
 
@@ -277,6 +286,31 @@ done:
     return rc;
 }
 
+#if defined(_WIN32)
+/* The arguments in UTF-8, the encoding of the library's paths (argv is in
+ * the ANSI code page, which cannot spell most names). Kept until exit. */
+static char **utf8_args(int *argc)
+{
+    int n, i;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    char **v;
+    if (!w) return NULL;
+    v = (char **)calloc((size_t)n + 1, sizeof *v);
+    for (i = 0; v && i < n; i++) {
+        int len = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, NULL, 0, NULL, NULL);
+        v[i] = len > 0 ? (char *)malloc((size_t)len) : NULL;
+        if (!v[i] || !WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w[i], -1, v[i], len,
+                                          NULL, NULL)) {
+            v = NULL; /* the rest leaks: the program stops */
+            break;
+        }
+    }
+    LocalFree(w);
+    if (v) *argc = n;
+    return v;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     job j;
@@ -286,6 +320,16 @@ int main(int argc, char **argv)
     memset(&j, 0, sizeof j);
     j.wo = init;
     j.max_shard = UINT64_C(5000000000); /* the Hugging Face tools' default, 5GB */
+#if defined(_WIN32)
+    /* the same bytes as elsewhere: no CR before each LF */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
+    argv = utf8_args(&argc);
+    if (!argv) {
+        fprintf(stderr, PROG ": the command line cannot be converted to UTF-8\n");
+        return 2;
+    }
+#endif
     if (argc < 2) return usage_error("no command", NULL);
     if (!strcmp(argv[1], "--help")) {
         usage(stdout);

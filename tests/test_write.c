@@ -1016,6 +1016,46 @@ static void test_write_failures(void **state)
     rm_dir(dir);
 }
 
+/* Replacing a file that an open handle maps: POSIX renames over it (the
+ * handle keeps the file it opened); Windows refuses to replace a mapped file:
+ * ST_E_IO with EACCES, the target as it was, no temporary file. */
+static void test_write_over_mapped(void **state)
+{
+    static const uint64_t s4[] = {4};
+    unsigned char d[4] = {1, 2, 3, 4};
+    char *dir = make_dir(), path[256];
+    st_tensor_spec t[1];
+    st_file *f = NULL, *g = NULL;
+    st_status s;
+    st_error e;
+    (void)state;
+    t[0] = spec("a", ST_U8, 1, s4, d);
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    assert_int_equal(st_write_file(path, t, 1, NULL, 0, NULL, &e), ST_OK);
+    assert_int_equal(st_open_path(&f, path, NULL, &e), ST_OK);
+    d[0] = 9;
+    t[0] = spec("b", ST_U8, 1, s4, d);
+    s = st_write_file(path, t, 1, NULL, 0, NULL, &e);
+    if (STT_WINDOWS) {
+        assert_int_equal(s, ST_E_IO);
+        assert_int_equal(e.sys_errno, EACCES);
+        assert_non_null(strstr(e.message, "cannot rename"));
+    } else {
+        assert_int_equal(s, ST_OK);
+    }
+    assert_int_equal(dir_entries(dir), 1);
+    /* what the path names now */
+    assert_int_equal(st_open_path(&g, path, NULL, &e), ST_OK);
+    assert_non_null(st_tensor_find(g, STT_WINDOWS ? "a" : "b"));
+    assert_int_equal(((const unsigned char *)st_tensor_at(g, 0)->data)[0], STT_WINDOWS ? 1 : 9);
+    st_close(g);
+    /* the open handle reads what it opened either way */
+    assert_non_null(st_tensor_find(f, "a"));
+    assert_int_equal(((const unsigned char *)st_tensor_find(f, "a")->data)[0], 1);
+    st_close(f);
+    rm_dir(dir);
+}
+
 /* ---------------------------------------------------------------- sharded */
 
 static int file_exists(const char *dir, const char *name)
@@ -1148,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_failing_allocator),
         cmocka_unit_test(test_write_failures_fsize),
         cmocka_unit_test(test_write_failures),
+        cmocka_unit_test(test_write_over_mapped),
         cmocka_unit_test(test_sharded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
