@@ -901,7 +901,9 @@ ST_API st_status st_writer_begin_fd(st_writer **out, int fd,
 /* Writes size bytes of tensor index (the position in the caller's array) at
  * byte_offset of its data. Thread-safe. ST_E_RANGE past the tensor's end,
  * ST_E_WRITTEN_TWICE if any of the bytes were already written (nothing is
- * written then), ST_E_IO for a failed write (the writer then fails at finish). */
+ * written, and the writer fails from then on: later writes and
+ * st_writer_finish give ST_E_WRITTEN_TWICE and nothing is committed),
+ * ST_E_IO for a failed write (the writer then fails at finish). */
 ST_API st_status st_writer_write(st_writer *w, uint64_t index, uint64_t byte_offset,
                                  const void *src, uint64_t size, st_error *err);
 /* Absolute file offset of tensor index's data, and the file's final size; 0 for

@@ -509,17 +509,24 @@ st_status st_writer_write(st_writer *w, uint64_t index, uint64_t byte_offset, co
     st__os_lock_acquire(w->lock);
     r = w->failed != ST_OK ? 2 : st__ranges_add(&w->alloc, &w->done[index], byte_offset,
                                                   byte_offset + size);
+    if (r == 0) {
+        /* a caller that writes a range twice has lost track of its data: the
+         * file must not be committed, whatever it does next */
+        w->failed = ST_E_WRITTEN_TWICE;
+        w->failed_errno = 0;
+        w->failed_index = index;
+    }
     st__os_lock_release(w->lock);
     if (r == 2)
         return st__fail(err, w->failed, ST__NO_OFFSET, NULL, 0,
-                        "an earlier write failed (tensor %llu); the writer can only be "
-                        "aborted or finished with that error",
-                        (unsigned long long)w->failed_index);
+                        "an earlier write of tensor %llu failed (%s); the writer can only be "
+                        "aborted, or finished with that status",
+                        (unsigned long long)w->failed_index, st_status_name(w->failed));
     if (r < 0) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
     if (r == 0)
         return st__fail(err, ST_E_WRITTEN_TWICE, ST__NO_OFFSET, ST__WNAME(w, index),
                         "bytes %llu to %llu of tensor %llu were already written (in part or "
-                        "in full); nothing was written",
+                        "in full); nothing was written, and the writer can only fail now",
                         (unsigned long long)byte_offset, (unsigned long long)(byte_offset + size),
                         (unsigned long long)index);
     at = (uint64_t)w->L.head_len + w->L.begin[index] + byte_offset;
@@ -548,9 +555,13 @@ st_status st_writer_finish(st_writer *w, st_error *err)
     uint64_t i;
     if (!w) return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "writer is NULL");
     if (w->failed != ST_OK) {
-        st_status s = st__fail(err, w->failed, ST__NO_OFFSET, NULL, 0,
-                               "a write of tensor %llu failed: %s; nothing was committed",
-                               (unsigned long long)w->failed_index, strerror(w->failed_errno));
+        st_status s = w->failed == ST_E_WRITTEN_TWICE
+            ? st__fail(err, w->failed, ST__NO_OFFSET, ST__WNAME(w, w->failed_index),
+                       "bytes of tensor %llu were given twice; nothing was committed",
+                       (unsigned long long)w->failed_index)
+            : st__fail(err, w->failed, ST__NO_OFFSET, ST__WNAME(w, w->failed_index),
+                       "a write of tensor %llu failed: %s; nothing was committed",
+                       (unsigned long long)w->failed_index, strerror(w->failed_errno));
         if (err) err->sys_errno = w->failed_errno;
         st__writer_discard(w);
         st__writer_free(w);
