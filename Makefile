@@ -13,7 +13,8 @@
 #                   (add_subdirectory, FetchContent, ctest, install)
 #   make amalgamate build/amalgamation/safetensors.c + safetensors.h (one file)
 #   make windows    the Windows x64 DLL, static library and programs, in build/windows/
-#   make fuzz       libFuzzer for FUZZ_TIME seconds;  make bench: the benchmark
+#   make fuzz       libFuzzer for FUZZ_TIME seconds (fuzz-index, fuzz-reader,
+#                   fuzz-write: the other targets);  make bench: the benchmark
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
 PREFIX     ?= /usr/local
@@ -76,7 +77,7 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/%,$(EXAMPLE_SRCS))
 
 .PHONY: all lib examples demo check check-deps deps tests run-tests clean fuzz fuzz-replay \
-        check-valgrind check-fuzz check-diff fuzz-index fuzz-reader \
+        check-valgrind check-fuzz check-diff fuzz-index fuzz-reader fuzz-write \
         install uninstall check-asan check-clang check-header check-symbols \
         check-install
 
@@ -501,6 +502,9 @@ fuzz-replay:
 	    -o build/fuzz/replay_index tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
 	    build/asan/libsafetensors.a -pthread
 	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_index tests/fuzz/index_seeds
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay_write \
+	    tests/fuzz/replay.c tests/fuzz/fuzz_write.c build/asan/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_write tests/fuzz/write_corpus
 
 # the same for opening through a failing reader and from the header only
 # (tests/fuzz/fuzz_reader.c; it reads fuzz_open's corpus and seeds)
@@ -515,6 +519,18 @@ fuzz-reader:
 	build/fuzz/fuzz_reader -max_total_time=$(FUZZ_TIME) -dict=tests/fuzz/safetensors.dict \
 	    -max_len=65536 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build/fuzz/reader- \
 	    $(FUZZ_ARGS) build/fuzz/reader-corpus build/fuzz/seeds tests/fuzz/corpus
+
+# the writer (tests/fuzz/fuzz_write.c): whatever it accepts, the reader opens as given
+fuzz-write:
+	@$(MAKE) --no-print-directory B=build/fuzzlib CC=clang SAN=1 OPT="-O1 -g" \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzzlib/libsafetensors.a
+	@mkdir -p build/fuzz build/fuzz/write-corpus
+	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -Iinclude -o build/fuzz/fuzz_write tests/fuzz/fuzz_write.c build/fuzzlib/libsafetensors.a \
+	    -pthread
+	build/fuzz/fuzz_write -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
+	    -rss_limit_mb=4096 -artifact_prefix=build/fuzz/write- $(FUZZ_ARGS) \
+	    build/fuzz/write-corpus tests/fuzz/write_corpus
 
 # the same for sharded-model indexes (tests/fuzz/fuzz_index.c)
 fuzz-index:
