@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ST__TOK_WINDOW 128
 
 /* ---------------------------------------------------------------- errors */
 
@@ -38,6 +37,7 @@ int st__json_error(st__ctx *c, size_t pos, const char *fmt, ...)
     if (c->failed) return 0;
     c->failed = 1;
     c->status = ST_E_JSON;
+    c->walk_error = c->jstate >= 0; /* not jsmn's own error (st__jsmn_failed) */
     va_start(ap, fmt);
     st__vfail(c->err, ST_E_JSON, st__file_pos(c, pos), NULL, 0, fmt, ap);
     va_end(ap);
@@ -112,6 +112,13 @@ const char *st__type_name(const jsmntok_t *t, const char *js)
 int st__at_token_fail(st__ctx *c, const char *expected)
 {
     char b[12];
+    if (c->i >= c->ntok && c->p < c->len && !c->failed) {
+        /* the window is used up: the next one */
+        while (st__more_tokens(c) && c->i >= c->ntok) {
+        }
+        if (c->failed) return 0;
+        if (c->i < c->ntok && st__span_begin(&c->tok[c->i]) == c->p) return 1;
+    }
     if (c->p >= c->len)
         return st__json_error(c, c->p, "unexpected end of the header (expected %s)", expected);
     return st__json_error(c, c->p, "unexpected %s (expected %s)", st__what(c, c->p, b), expected);
@@ -330,10 +337,12 @@ int st__open_too_deep(st__ctx *c)
                           ST__MAX_DEPTH);
 }
 
+/* The walk itself matches brackets: it reads a ']' only inside an array and a
+ * '}' only inside an object. */
 static int st__close_at(st__ctx *c, st__it *it)
 {
-    if (c->p + 1 != it->end) return st__json_error(c, c->p, "mismatched closing bracket");
-    c->p = it->end;
+    (void)it;
+    c->p++;
     return 0;
 }
 
@@ -577,87 +586,204 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
     return 1;
 }
 
+/* ---------------------------------------------------------------- token windows
+ *
+ * jsmn keeps every token it has made, and the whole token array of a big header
+ * is several times its size. So jsmn works here in windows, one step ahead of
+ * the walk: each call makes at most ST__TOK_NEW tokens, and before the next one
+ * the tokens the walk has used are dropped. What jsmn still needs stays: the
+ * chain from its current parent (toksuper) up through the open containers and
+ * pending keys, moved to the front of the array with its parent links renumbered.
+ * jsmn never looks at any other token: a closing bracket climbs the parent links
+ * from the last token, a ',' climbs one link from toksuper, and a value checks
+ * only toksuper. Keeping the chain also gives the nesting depth for free, and
+ * nesting past the limit is refused between calls.
+ *
+ * jsmn's closing bracket climbs from the last token made through every container
+ * closed since, so a run of k closing brackets costs k*k/2 steps: a valid
+ * header of nests 128 deep would cost far more than a realistic one. The byte
+ * window therefore ends after at most ST__CLOSE_RUN closing brackets in a row,
+ * and the chain is rebuilt (the closed ones dropped) before the next call. A
+ * window also ends after at most about ST__BYTE_WIN bytes, always just after a
+ * ',', ']' or '}', never between a key and its ':' (jsmn makes the key
+ * toksuper only when it reads the ':'). A window that ends inside a string or
+ * number makes jsmn back up to its start; the next window is then longer. */
+#define ST__BYTE_WIN 65536
+#define ST__CLOSE_RUN 4
+
+#define ST__ONES UINT64_C(0x0101010101010101)
+#define ST__HAS_ZERO(x) (((x) - ST__ONES) & ~(x) & (ST__ONES * 0x80))
+
+static int st__sep_only(const unsigned char *s, size_t a, size_t b)
+{
+    for (; a < b; a++)
+        if (s[a] != ' ' && s[a] != ',' && s[a] != '\n' && s[a] != '\r' && s[a] != '\t') return 0;
+    return 1;
+}
+
+/* The end of the next byte window starting at from (see above). */
+static size_t st__cut(const st__ctx *c, size_t from)
+{
+    const unsigned char *s = (const unsigned char *)c->js;
+    size_t n = c->len, p, far, last = SIZE_MAX;
+    unsigned run = 0;
+    if (c->jmin >= n - from) return n;
+    p = from + c->jmin;
+    far = n - p > ST__BYTE_WIN ? p + ST__BYTE_WIN : n;
+    for (;;) {
+        size_t e;
+        while (n - p >= 8) {
+            uint64_t w, x, y;
+            memcpy(&w, s + p, 8);
+            x = (w | ST__ONES * 0x20) ^ (ST__ONES * 0x7D); /* 0 at ']' and '}' */
+            if (ST__HAS_ZERO(x)) break;
+            if (p >= far) {
+                y = w ^ (ST__ONES * ',');
+                if (ST__HAS_ZERO(y)) break;
+            }
+            p += 8;
+        }
+        if (p >= n) return n;
+        e = n - p > 8 ? p + 8 : n;
+        for (; p < e; p++) {
+            unsigned ch = s[p];
+            if ((ch | 0x20) == 0x7D) {
+                run = last != SIZE_MAX && st__sep_only(s, last + 1, p) ? run + 1 : 1;
+                last = p;
+                if (run >= ST__CLOSE_RUN || p >= far) return p + 1;
+            } else if (ch == ',' && p >= far) {
+                return p + 1;
+            }
+        }
+        if (p >= n) return n;
+    }
+}
+
+/* jsmn stopped on an error: find the exact first error (and its reason). */
+static int st__jsmn_failed(st__ctx *c, int r)
+{
+    char msg[160];
+    size_t pos = 0;
+    c->jstate = -1;
+    if (st__json_locate(c->js, c->len, &pos, msg, sizeof msg)) {
+        if (pos >= c->len && c->len < c->f->header_size)
+            return st__json_error(c, c->len, "NUL byte inside the header's JSON");
+        return st__json_error(c, pos, "%s", msg);
+    }
+    return st__json_error(c, c->ps.pos, r == JSMN_ERROR_NOMEM
+                                           ? "too many JSON values for the header's size"
+                                           : "invalid JSON");
+}
+
+/* Drops the tokens before the window's end but jsmn's chain (see above). */
+static void st__keep_chain(st__ctx *c)
+{
+    jsmn_parser *ps = &c->ps;
+    int q = ps->toksuper, k;
+    unsigned top = 0, j, n, m;
+    int fresh[ST__TOK_NEW + 2];
+    /* the chain's members made in the last window, innermost first */
+    while (q >= (int)c->chain) {
+        fresh[top++] = q;
+        q = c->tok[q].parent;
+    }
+    j = (unsigned)(q + 1); /* the old chain's first j members are still in it */
+    n = j;
+    for (k = (int)top - 1; k >= 0; k--) {
+        jsmntok_t *t = &c->tok[n];
+        *t = c->tok[fresh[k]];
+        t->parent = (int)n - 1;
+        m = t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
+        c->depth[n] = (unsigned short)((n ? c->depth[n - 1] : 0) + m);
+        n++;
+    }
+    ps->toknext = n;
+    ps->toksuper = (int)n - 1;
+    c->chain = n;
+    c->i = n;
+    c->ntok = n;
+}
+
+/* Runs jsmn until it makes tokens (1), reaches the end (0) or fails (0, reported). */
+static int st__jsmn_step(st__ctx *c)
+{
+    jsmn_parser *ps = &c->ps;
+    if (c->jstate) return 0;
+    for (;;) {
+        unsigned before;
+        size_t pos0 = ps->pos;
+        int r;
+        st__keep_chain(c);
+        if (c->chain && c->depth[c->chain - 1] > ST__MAX_DEPTH)
+            return st__jsmn_failed(c, JSMN_ERROR_INVAL); /* the locator reports it */
+        if (ps->pos >= c->jend) {
+            c->jend = st__cut(c, ps->pos);
+            c->jmin = 0;
+        }
+        before = ps->toknext;
+        r = jsmn_parse(ps, c->js, c->jend, c->tok, c->chain + ST__TOK_NEW);
+        c->ntok = ps->toknext;
+        if (r == JSMN_ERROR_INVAL || (r == JSMN_ERROR_PART && c->jend >= c->len))
+            return st__jsmn_failed(c, r); /* at the end, PART means unclosed */
+        if (r >= 0 && c->jend >= c->len) c->jstate = 1;
+        if (ps->toknext > before) return 1;
+        if (c->jstate) return 0;
+        if (ps->pos < c->jend && ps->pos == pos0 && r != JSMN_ERROR_NOMEM) {
+            /* a string or number runs past the window: a longer one, from here */
+            size_t have = c->jend - ps->pos;
+            c->jmin = have > SIZE_MAX / 2 ? SIZE_MAX : have * 2 + 64;
+            c->jend = ps->pos;
+        }
+    }
+}
+
+int st__more_tokens(st__ctx *c)
+{
+    if (c->failed) return 0;
+    return st__jsmn_step(c);
+}
+
 int st__tokenize(st__ctx *c)
 {
-    jsmn_parser ps;
-    size_t cap = c->len / 8 + 64;
-    int r;
-    if (cap > (size_t)INT32_MAX) cap = (size_t)INT32_MAX;
-    c->tok = (jsmntok_t *)st__malloc(c->a, cap * sizeof(jsmntok_t));
-    if (!c->tok) return st__nomem(c);
-    c->tok_cap = cap;
-    jsmn_init(&ps);
-    for (;;) {
-        /* jsmn gets at most ST__TOK_WINDOW new tokens per call. jsmn's cost to close
-         * a bracket grows with the nesting depth below it, so a deep nest costs the
-         * square of its depth: between calls the depth is measured and nesting past
-         * the limit is refused before it can grow further. (On NOMEM jsmn returns
-         * at once and resumes where it stopped, keeping its tokens.) */
-        size_t lim = ps.toknext + ST__TOK_WINDOW;
-        if (lim > c->tok_cap) lim = c->tok_cap;
-        r = jsmn_parse(&ps, c->js, c->len, c->tok, (unsigned)lim);
-        if (r != JSMN_ERROR_NOMEM) break;
-        {
-            int k = ps.toksuper, depth = 0;
-            while (k >= 0 && depth <= ST__MAX_DEPTH) {
-                if (c->tok[k].type == JSMN_OBJECT || c->tok[k].type == JSMN_ARRAY) depth++;
-                k = c->tok[k].parent;
-            }
-            if (depth > ST__MAX_DEPTH) break; /* the locator below reports it */
-        }
-        if (lim < c->tok_cap) continue;
-        if (c->tok_cap > c->len / 2 + 2)
-            /* every value takes at least 2 bytes with its separator, so valid JSON
-             * of len bytes has at most len/2 + 1 tokens; more means unclosed or
-             * deeply nested brackets: stop before the token array grows further */
-            break;
-        {
-            /* resume: jsmn keeps its position and the tokens made so far */
-            size_t ncap = c->tok_cap * 2;
-            jsmntok_t *nt;
-            if (ncap > c->len / 2 + 3) ncap = c->len / 2 + 3;
-            /* the second bound is the lower one where size_t has 32 bits:
-             * NOLINTNEXTLINE(misc-redundant-expression) */
-            if (ncap > (size_t)INT32_MAX || ncap > SIZE_MAX / sizeof(jsmntok_t)) return st__nomem(c);
-            nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
-                                          ncap * sizeof(jsmntok_t));
-            if (!nt) return st__nomem(c);
-            c->tok = nt;
-            c->tok_cap = ncap;
-        }
-    }
-    if (r < 0 || r == 0) {
-        /* jsmn stopped; find the exact first error (and its reason) */
-        char msg[160];
-        size_t pos = 0;
-        if (st__json_locate(c->js, c->len, &pos, msg, sizeof msg)) {
-            if (pos >= c->len && c->len < c->f->header_size)
-                return st__json_error(c, c->len, "NUL byte inside the header's JSON");
-            return st__json_error(c, pos, "%s", msg);
-        }
-        return st__json_error(c, ps.pos, r == JSMN_ERROR_NOMEM
-                                             ? "too many JSON values for the header's size"
-                                             : "invalid JSON");
-    }
-    c->ntok = (unsigned)r;
-    if (c->tok_cap > (size_t)r + (size_t)r / 16 + 64) {
-        /* give back the unused tail before the walk builds the handle: the
-         * token array is the largest temporary of an open */
-        size_t ncap = (size_t)r + 1;
-        jsmntok_t *nt = (jsmntok_t *)st__realloc(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t),
-                                                 ncap * sizeof(jsmntok_t));
-        /* a failed shrink is reported like any failed allocation: the caller's
-         * allocator said no, and every allocation failure is ST_E_NOMEM */
-        if (!nt) return st__nomem(c);
-        c->tok = nt;
-        c->tok_cap = ncap;
-    }
+    c->tok = c->tokw;
+    c->ntok = 0;
+    c->i = 0;
+    c->chain = 0;
+    c->jend = 0;
+    c->jmin = 0;
+    c->jstate = 0;
+    jsmn_init(&c->ps);
     return 1;
+}
+
+/* After the walk (walked: it accepted the whole header): jsmn must reach the end
+ * too. An error found by the walk stands only if jsmn finds none anywhere: where
+ * jsmn fails, the locator names the first error, as it always has. */
+int st__tokens_done(st__ctx *c, int walked)
+{
+    if (c->failed && (!c->walk_error || c->status != ST_E_JSON)) return 0;
+    while (!c->jstate) {
+        c->i = c->ntok; /* nothing more is walked */
+        if (!st__jsmn_step(c) && c->jstate < 0) break;
+    }
+    if (c->jstate < 0) {
+        if (c->walk_error) {
+            /* replace the walk's message by the locator's */
+            c->failed = 0;
+            c->walk_error = 0;
+            return st__jsmn_failed(c, JSMN_ERROR_INVAL);
+        }
+        return 0;
+    }
+    if (c->failed) return 0;
+    if (walked && c->i < c->ntok)
+        return st__json_error(c, st__span_begin(&c->tok[c->i]),
+                              "unexpected value after the header's JSON object");
+    return walked;
 }
 
 void st__ctx_free(st__ctx *c)
 {
-    st__free(c->a, c->tok, c->tok_cap * sizeof(jsmntok_t));
     st__free(c->a, c->keys, c->kcap * sizeof(st__keyrec));
     st__free(c->a, c->kbuf, c->kbuf_cap);
     st__free(c->a, c->sbuf, c->sbuf_cap);

@@ -16,6 +16,13 @@
 
 #define ST__MAX_DEPTH 128
 
+/* The token window (json.c): jsmn makes at most ST__TOK_NEW tokens per call, into
+ * an array that also keeps the open containers and pending keys of the values
+ * being read (at most 2 per nesting level; deeper nesting is refused between
+ * calls). So the tokens of any header take this fixed room, inside the ctx. */
+#define ST__TOK_NEW 256
+#define ST__TOK_CAP (2 * (ST__MAX_DEPTH + 2) + 2 * ST__TOK_NEW)
+
 typedef struct st__keyrec {
     size_t off; /* into kbuf */
     size_t len;
@@ -27,10 +34,9 @@ typedef struct st__ctx {
     const st_allocator *a;
     const char *js;
     size_t len; /* bytes given to jsmn (up to the first NUL) */
-    jsmntok_t *tok;
-    size_t tok_cap;
-    unsigned ntok;
-    unsigned i; /* next token */
+    jsmntok_t *tok; /* = tokw: the window */
+    unsigned ntok;  /* tokens in the window */
+    unsigned i;     /* next token */
     size_t p;   /* byte cursor */
     st_error *err;
     int failed;        /* a JSON error (or NOMEM) was reported: stop */
@@ -59,10 +65,18 @@ typedef struct st__ctx {
     /* 1: the header holds no byte below 0x20 and no backslash (seen by the
      * UTF-8 pass), so no string token needs its content checked */
     int plain;
+    /* the tokenizer's state between windows (json.c) */
+    jsmn_parser ps;
+    size_t jend;    /* jsmn reads the header up to here in the current window */
+    size_t jmin;    /* the next window's least length */
+    int jstate;     /* 0: more to come; 1: jsmn reached the end; -1: jsmn failed */
+    int walk_error; /* the walk reported a JSON error (jsmn may still fail later) */
+    unsigned chain; /* tokens kept at the window's start */
+    unsigned short depth[ST__TOK_CAP]; /* containers in tok[0..k] of the chain */
+    jsmntok_t tokw[ST__TOK_CAP];
 } st__ctx;
 
 typedef struct st__it {
-    size_t end; /* one past the closing bracket */
     int first;
 } st__it;
 
@@ -86,7 +100,12 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
 /* Makes room for need elements in *arr (capacity *cap); 0 after reporting NOMEM. */
 #define st__grow(c, arr, cap, elem, need) \
     ((need) <= *(cap) ? 1 : st__grow_slow((c), (arr), (cap), (elem), (need)))
+/* Starts the tokenizer over c->js[0..c->len) (0 after reporting an error). Tokens
+ * then arrive window by window as st__at_token asks for them; st__tokens_done
+ * checks, once the walk is done, that jsmn agrees with it to the end. */
 int st__tokenize(st__ctx *c);
+int st__more_tokens(st__ctx *c);
+int st__tokens_done(st__ctx *c, int walked);
 void st__ctx_free(st__ctx *c);
 
 const char *st__what(const st__ctx *c, size_t pos, char *buf);
@@ -118,7 +137,7 @@ static inline int st__at_token(st__ctx *c, const char *expected)
     st__skip_ws(c);
     if (ST__UNLIKELY(c->p >= c->len || c->i >= c->ntok ||
                      st__span_begin(&c->tok[c->i]) != c->p))
-        return st__at_token_fail(c, expected);
+        return st__at_token_fail(c, expected); /* fetches the next window first */
     return 1;
 }
 
@@ -196,7 +215,6 @@ int st__open_too_deep(st__ctx *c);
 static inline int st__open(st__ctx *c, st__it *it, int depth)
 {
     const jsmntok_t *t = &c->tok[c->i];
-    it->end = (size_t)t->end;
     it->first = 1;
     if (ST__UNLIKELY(depth > ST__MAX_DEPTH)) return st__open_too_deep(c);
     c->p = (size_t)t->start + 1;

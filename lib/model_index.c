@@ -429,7 +429,7 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
 
     if (!st__hash_init(&m->names, c.a, 64, 1) || !st__hash_init(&m->shard_names, c.a, 16, 0))
         st__nomem(&c);
-    else if (st__tokenize(&c) && st__index_top(&c, m) && c.len < n)
+    else if (st__tokens_done(&c, st__tokenize(&c) && st__index_top(&c, m)) && c.len < n)
         st__json_error(&c, c.len, "NUL byte in the index");
     if (c.failed) {
         s = c.status;

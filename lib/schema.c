@@ -301,13 +301,50 @@ static int st__metadata(st__ctx *c, size_t kpos)
     return r == 0;
 }
 
+/* The header's tensor count is not known before its end (tokens come in
+ * windows), so the tables start small; after ST__EST_AFTER entries, the bytes
+ * they took give an estimate for the rest, and the tables are sized for it once
+ * (the name index rebuilt from the entries so far). Where the estimate falls
+ * short, the tables grow by doubling as before. */
+#define ST__EST_AFTER 32
+
+static int st__reserve(st__ctx *c, size_t first_pos)
+{
+    st_file *f = c->f;
+    size_t used = c->p - first_pos, est, k;
+    st__hash h;
+    if (!used || f->ntensors == 0) return 1;
+    /* entries of the same size as these fill the rest; a valid entry takes at
+     * least 48 bytes, which bounds any estimate */
+    est = (c->len - first_pos) / used;
+    est = est > (SIZE_MAX / 2) / f->ntensors ? SIZE_MAX / 2 : est * f->ntensors;
+    est += est / 8 + 16;
+    if (est > c->len / 48 + 16) est = c->len / 48 + 16;
+    if (est <= f->names.cap / 2) return 1;
+    if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, est) ||
+        !st__grow(c, (void **)&f->tmp_pos, &f->tmp_pos_cap, sizeof *f->tmp_pos, est))
+        return 0;
+    if (!st__hash_init(&h, c->a, est, 1)) return st__nomem(c);
+    for (k = 0; k < f->ntensors; k++) {
+        const st_tensor *t = &f->tensors[k];
+        uint32_t dup = 0;
+        if (st__hash_insert(&h, c->a, &f->key, f, st__tensor_name, t->name, (size_t)t->name_len,
+                            (uint32_t)k, &dup) != 1) {
+            st__hash_free(&h, c->a);
+            return st__nomem(c); /* (names were unique: only allocation fails) */
+        }
+    }
+    st__hash_free(&f->names, c->a);
+    f->names = h;
+    return 1;
+}
+
 static int st__top(st__ctx *c)
 {
     st_file *f = c->f;
-    const jsmntok_t *t;
     st__it it;
     const char *k;
-    size_t kn, kpos, hint;
+    size_t kn, kpos, hint, first_pos = SIZE_MAX;
     int r, seen_meta = 0;
     char b[12];
     st__skip_ws(c);
@@ -319,9 +356,7 @@ static int st__top(st__ctx *c)
         return st__json_error(c, c->p, "the header must be a JSON object, found %s",
                               st__what(c, c->p, b));
     if (!st__at_token(c, "'{'")) return 0;
-    t = &c->tok[0];
-    hint = t->size > 0 ? (size_t)t->size : 0;
-    if (hint > c->ntok / 2) hint = c->ntok / 2;
+    hint = ST__EST_AFTER;
     if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, hint + 1)) return 0;
     if (!st__grow(c, (void **)&f->tmp_pos, &c->f->tmp_pos_cap, sizeof *f->tmp_pos, hint + 1)) return 0;
     if (!st__hash_init(&f->names, c->a, hint, 1)) return st__nomem(c);
@@ -343,6 +378,8 @@ static int st__top(st__ctx *c)
             if (!st__check_value(c, 1)) return 0;
             continue;
         }
+        if (first_pos == SIZE_MAX) first_pos = kpos;
+        if (f->ntensors == ST__EST_AFTER && !st__reserve(c, first_pos)) return 0;
         /* a NUL can only come from a \u0000 escape, so only a decoded name
          * (in the scratch buffer) can hold one */
         if (k == c->sbuf && memchr(k, '\0', kn)) {
@@ -418,7 +455,7 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
     f->name_arena.block_size = n / 8 < 4096 ? 4096 : (n / 8 > (1u << 20) ? (1u << 20) : n / 8);
 
-    if (st__tokenize(&c) && st__top(&c) && c.len < n) {
+    if (st__tokens_done(&c, st__tokenize(&c) && st__top(&c)) && c.len < n) {
         /* NUL bytes: only NUL and whitespace may follow, and only with the switch */
         size_t q;
         for (q = c.len; q < n; q++)
