@@ -378,6 +378,176 @@ static void run_generated(const char *name, char *hdr, uint64_t data, st_status 
     stt_check_case(&c);
 }
 
+/* ------------------------------------------------------------ token windows
+ *
+ * jsmn works in windows of at most 256 tokens and about 64 KiB, each ending
+ * just after a ',' or a closing bracket (or after 4 closing brackets in a row);
+ * the headers below are big enough to cross many window ends at every kind of
+ * place. */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+    for (;;) {
+        va_start(ap, fmt);
+        k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        assert_true(k >= 0);
+        if (b->p && (size_t)k < b->cap - b->n) break;
+        b->cap = b->cap * 2 + (size_t)k + 1024;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    b->n += (size_t)k;
+}
+
+static void sb_rep(sbuf *b, char ch, size_t k)
+{
+    while (k--) sb_add(b, "%c", ch);
+}
+
+/* n tensors t<i> of 8 bytes each (pad spaces first; pretty: whitespace around
+ * every ':' and ','), opened from memory: every name must be found. */
+static void windows_tensors(size_t n, size_t pad, int pretty)
+{
+    sbuf b = {0};
+    size_t i, size = 0;
+    unsigned char *file;
+    st_file *f = NULL;
+    st_error err;
+    st_status s;
+    const char *colon = pretty ? " :\n " : ":", *comma = pretty ? "\n , " : ",";
+    sb_add(&b, "{");
+    sb_rep(&b, ' ', pad);
+    for (i = 0; i < n; i++)
+        sb_add(&b, "%s\"t%zu\"%s{\"dtype\"%s\"U8\"%s\"shape\"%s[%s8%s]%s\"data_offsets\"%s[%zu%s%zu]}",
+               i ? comma : "", i, colon, colon, comma, colon, pretty ? " " : "", pretty ? " " : "",
+               comma, colon, 8 * i, comma, 8 * i + 8);
+    sb_add(&b, "}");
+    file = stt_build(b.p, b.n, 8 * n, &size);
+    assert_non_null(file);
+    s = st_open_memory(&f, file, size, NULL, &err);
+    if (s != ST_OK) fail_msg("pad %zu pretty %d: %s", pad, pretty, err.message);
+    assert_int_equal(st_tensor_count(f), n);
+    for (i = 0; i < n; i += 97) {
+        char nm[32];
+        const st_tensor *t;
+        snprintf(nm, sizeof nm, "t%zu", i);
+        t = st_tensor_find(f, nm);
+        assert_non_null(t);
+        assert_int_equal(t->begin, 8 * i);
+    }
+    st_close(f);
+    free(file);
+    free(b.p);
+}
+
+/* The window ends fall at every offset within an entry across the pads. */
+static void windows_every_boundary(void **state)
+{
+    size_t pad;
+    (void)state;
+    for (pad = 0; pad < 64; pad++) windows_tensors(1500, pad, pad & 1);
+}
+
+/* Strings longer than a window, full of the bytes a window may end after. */
+static void windows_long_strings(void **state)
+{
+    sbuf b = {0};
+    size_t size = 0, k;
+    unsigned char *file;
+    st_file *f = NULL;
+    st_error err;
+    const st_metadata_entry *e;
+    const st_tensor *t;
+    char *name = malloc(150001);
+    (void)state;
+    assert_non_null(name);
+    for (k = 0; k < 150000; k++) name[k] = "],}"[k % 3];
+    name[150000] = '\0';
+    sb_add(&b, "{\"__metadata__\":{\"k\":\"");
+    for (k = 0; k < 100000; k++) sb_add(&b, "]]]]],");
+    sb_add(&b, "\"},\"%s\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}", name);
+    file = stt_build(b.p, b.n, 8, &size);
+    assert_non_null(file);
+    if (st_open_memory(&f, file, size, NULL, &err) != ST_OK) fail_msg("%s", err.message);
+    e = st_metadata_find(f, "k");
+    assert_non_null(e);
+    assert_int_equal(e->value_len, 600000);
+    assert_memory_equal(e->value, "]]]]],]]]]],", 12);
+    t = st_tensor_find(f, name);
+    assert_non_null(t);
+    assert_int_equal(t->name_len, 150000);
+    st_close(f);
+    free(file);
+    free(b.p);
+    free(name);
+}
+
+/* Thousands of nests at the depth limit (128 with the top object, the entry
+ * and the field) are valid; one level more, after them, is refused exactly
+ * there. */
+static void windows_nests_at_limit(void **state)
+{
+    int deeper;
+    (void)state;
+    for (deeper = 0; deeper < 2; deeper++) {
+        sbuf b = {0};
+        size_t k, at = 0;
+        sb_add(&b, "{\"t\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8],\"x\":[");
+        for (k = 0; k < 2000; k++) {
+            size_t d = deeper && k == 1999 ? 126 : 125;
+            if (k) sb_add(&b, ",");
+            if (d == 126) at = b.n + 125;
+            sb_rep(&b, '[', d);
+            sb_rep(&b, ']', d);
+        }
+        sb_add(&b, "]}}");
+        run_generated(deeper ? "nests_then_129" : "nests_at_128", b.p, 8,
+                      deeper ? ST_E_JSON : ST_OK, deeper ? (long long)(8 + at) : OFF_NONE);
+    }
+}
+
+/* An error many windows in is reported at its exact offset. */
+static void windows_error_far_in(void **state)
+{
+    sbuf b = {0};
+    size_t k, at;
+    (void)state;
+    sb_add(&b, "{\"__metadata__\":{");
+    for (k = 0; k < 20000; k++) sb_add(&b, "%s\"k%zu\":\"v\"", k ? "," : "", k);
+    at = b.n + 5; /* the 't' of tru */
+    sb_add(&b, ",\"x\":tru},\"t\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}");
+    run_generated("error_far_in", b.p, 8, ST_E_JSON, (long long)(8 + at));
+}
+
+/* The walk finds a trailing comma that jsmn lets through, and jsmn fails much
+ * later: the first error is the one reported. */
+static void windows_first_error_wins(void **state)
+{
+    sbuf b = {0};
+    size_t k, at;
+    st_error err;
+    st_status s;
+    (void)state;
+    sb_add(&b, "{\"t\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8],\"x\":[");
+    for (k = 0; k < 30000; k++) sb_add(&b, "%s[1]", k ? "," : "");
+    at = b.n;
+    sb_add(&b, ",[2,]");
+    for (k = 0; k < 30000; k++) sb_add(&b, ",[1]");
+    sb_add(&b, ",@]}}");
+    s = stt_check(b.p, 8, 0, &err);
+    assert_int_equal(s, ST_E_JSON);
+    assert_true(err.offset >= 8 + at && err.offset <= 8 + at + 5);
+    free(b.p);
+}
+
 static void depth_128_arrays_accepted(void **state)
 {
     char *h = nested_header(126, 0, NULL); /* 2 + 126 = 128 levels */
@@ -680,6 +850,11 @@ static void special_bytes_at_every_position(void **state)
 int main(void)
 {
     const struct CMUnitTest extra[] = {
+        cmocka_unit_test(windows_every_boundary),
+        cmocka_unit_test(windows_long_strings),
+        cmocka_unit_test(windows_nests_at_limit),
+        cmocka_unit_test(windows_error_far_in),
+        cmocka_unit_test(windows_first_error_wins),
         cmocka_unit_test(depth_128_arrays_accepted),
         cmocka_unit_test(depth_129_arrays_rejected),
         cmocka_unit_test(depth_128_objects_accepted),
