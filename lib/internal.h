@@ -148,7 +148,7 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
 static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 {
 #if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)(hv >> 32) & (h->cap - 1)], 1);
 #else
     (void)h;
     (void)hv;

@@ -213,6 +213,36 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
     return 1;
 }
 
+/* Metadata keys enter the index a few keys late (ST__MQ), their slots
+ * prefetched when they are read: with a million keys, the index is far bigger
+ * than the caches, and the insertions would otherwise wait on memory one by
+ * one. A duplicate found late still wins over any error recorded after it. */
+#define ST__MQ 8
+
+typedef struct st__mq_item {
+    uint64_t hv;
+    size_t kpos;
+    uint32_t idx;
+} st__mq_item;
+
+static int st__meta_insert(st__ctx *c, const st__mq_item *q)
+{
+    st_file *f = c->f;
+    const st_metadata_entry *e = &f->meta[q->idx];
+    uint32_t dup = 0;
+    int ins = st__hash_insert_hv(&f->meta_hash, c->a, &f->key, f, st__meta_name, e->key,
+                                 (size_t)e->key_len, q->hv, q->idx, &dup);
+    if (ins < 0) return st__nomem(c);
+    if (ins == 0) {
+        char qb[64];
+        if (c->schema_failed && c->serr.offset <= st__file_pos(c, q->kpos)) return 1;
+        c->schema_failed = 0; /* an error after the duplicate: the duplicate comes first */
+        st__schema_fail(c, ST_E_DUPLICATE, q->kpos, NULL, 0, "duplicate key \"%s\" in __metadata__",
+                        st__quote(qb, sizeof qb, e->key, (size_t)e->key_len));
+    }
+    return 1;
+}
+
 static int st__metadata(st__ctx *c, size_t kpos)
 {
     st_file *f = c->f;
@@ -221,6 +251,8 @@ static int st__metadata(st__ctx *c, size_t kpos)
     const char *k;
     size_t kn, ekpos;
     int r;
+    st__mq_item mq[ST__MQ];
+    unsigned mq_head = 0, mq_n = 0;
     if (!st__at_token(c, "a value")) return 0;
     t = &c->tok[c->i];
     if (t->type == JSMN_PRIMITIVE && t->end - t->start == 4 && memcmp(c->js + t->start, "null", 4) == 0) {
@@ -241,18 +273,32 @@ static int st__metadata(st__ctx *c, size_t kpos)
     while ((r = st__obj_next(c, &it, &k, &kn, &ekpos)) == 1) {
         const jsmntok_t *v;
         char *key = NULL;
+        st_metadata_entry *e = NULL;
         if (!c->schema_failed) {
+            st__mq_item *q;
             key = (char *)st__arena_alloc(&f->arena, kn + 1);
             if (!key) return st__nomem(c);
             memcpy(key, k, kn);
             key[kn] = '\0';
-            /* the key is checked before its value (document order) */
-            if (st__hash_find(&f->meta_hash, &f->key, f, st__meta_name, key, kn) >= 0) {
-                char q[64];
-                st__schema_fail(c, ST_E_DUPLICATE, ekpos, NULL, 0,
-                                "duplicate key \"%s\" in __metadata__",
-                                st__quote(q, sizeof q, key, kn));
+            if (!st__grow(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, f->nmeta + 1))
+                return 0;
+            if (f->nmeta >= UINT32_MAX - 1) return st__nomem(c);
+            e = &f->meta[f->nmeta];
+            e->key = key;
+            e->key_len = kn;
+            e->value = NULL;
+            e->value_len = 0;
+            if (mq_n == ST__MQ) {
+                if (!st__meta_insert(c, &mq[mq_head])) return 0;
+                mq_head = (mq_head + 1) % ST__MQ;
+                mq_n--;
             }
+            q = &mq[(mq_head + mq_n) % ST__MQ];
+            q->hv = st__siphash(&f->key, key, kn);
+            q->kpos = ekpos;
+            q->idx = (uint32_t)f->nmeta++; /* its value is set below */
+            mq_n++;
+            st__hash_prefetch(&f->meta_hash, q->hv);
         }
         if (!st__at_token(c, "a value")) return 0;
         v = &c->tok[c->i];
@@ -269,35 +315,20 @@ static int st__metadata(st__ctx *c, size_t kpos)
             const char *s;
             size_t sn;
             char *val;
-            st_metadata_entry *e;
-            uint32_t dup = 0;
-            int ins;
             if (!st__take_string(c, &s, &sn)) return 0;
             val = (char *)st__arena_alloc(&f->arena, sn + 1);
             if (!val) return st__nomem(c);
             memcpy(val, s, sn);
             val[sn] = '\0';
-            if (!st__grow(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, f->nmeta + 1))
-                return 0;
-            e = &f->meta[f->nmeta];
-            e->key = key;
-            e->key_len = kn;
-            e->value = val;
-            e->value_len = sn;
-            if (f->nmeta >= UINT32_MAX - 1) return st__nomem(c);
-            ins = st__hash_insert(&f->meta_hash, c->a, &f->key, f, st__meta_name, key, kn,
-                                  (uint32_t)f->nmeta, &dup);
-            if (ins < 0) return st__nomem(c);
-            if (ins == 0) {
-                char q[64];
-                st__schema_fail(c, ST_E_DUPLICATE, ekpos, NULL, 0,
-                                "duplicate key \"%s\" in __metadata__",
-                                st__quote(q, sizeof q, key, kn));
-                continue;
+            if (e) { /* (NULL only once the schema has failed) */
+                e->value = val;
+                e->value_len = sn;
             }
-            f->nmeta++;
         }
     }
+    if (r < 0) return 0;
+    for (; mq_n; mq_n--, mq_head = (mq_head + 1) % ST__MQ)
+        if (!st__meta_insert(c, &mq[mq_head])) return 0;
     return r == 0;
 }
 

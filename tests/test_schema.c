@@ -265,6 +265,17 @@ static tcase key_cases[] = {
     S("meta_holding_a_tensor_entry", "{'__metadata__':" TE "}", ST_E_METADATA, "'shape':", 8,
       T_NONE),
     SN("meta_dup_key", "{'__metadata__':{'a':'1','a':'2'}}", ST_E_DUPLICATE, "'a'", 2, T_NONE),
+    /* keys enter the index a few keys late: a duplicate still wins over any
+     * error after it, and an earlier error over a later duplicate */
+    SN("meta_dup_before_bad_value", "{'__metadata__':{'a':'1','a':2}}", ST_E_DUPLICATE, "'a'", 2,
+       T_NONE),
+    SN("meta_dup_before_later_bad_value", "{'__metadata__':{'a':'1','b':'2','a':'3','c':4}}",
+       ST_E_DUPLICATE, "'a'", 2, T_NONE),
+    SN("meta_dup_far_before_bad_value",
+       "{'__metadata__':{'a':'1','b':'1','c':'1','d':'1','e':'1','f':'1','g':'1','h':'1','i':'1',"
+       "'j':'1','k':'1','a':'1','l':'1','m':'1','n':'1','o':'1','p':'1','q':'1','r':'1','s':[]}}",
+       ST_E_DUPLICATE, "'a'", 2, T_NONE),
+    SMK("meta_bad_value_before_dup", "{'__metadata__':{'a':'1','b':5,'a':'3'}}", "b"),
     S("meta_dup_key_escaped", "{'__metadata__':{'a':'1','\\u0061':'2'}}", ST_E_DUPLICATE,
       "'\\u0061'", 0, T_NONE),
     SN("meta_dup_null_null", "{'__metadata__':null,'__metadata__':null}", ST_E_DUPLICATE,
