@@ -18,6 +18,7 @@
 #include <jsmn.h>
 
 #include "json.h"
+#include "os.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -737,9 +738,27 @@ static int st__jsmn_step(st__ctx *c)
     }
 }
 
+/* The header's pages behind the walk are not read again (names, keys and
+ * values are copied as they are read), so in a file mapping they are given back
+ * as the walk goes, in steps of ST__DROP_STEP: the process never holds the whole
+ * header and the whole handle at once. The pages stay in the OS's file cache; a
+ * later read of them (the locator after a JSON error) maps them again. */
+#define ST__DROP_STEP ((size_t)1 << 20)
+
+static void st__drop_behind(st__ctx *c)
+{
+    size_t pg = st__os_page_size(), a, b;
+    uintptr_t base = (uintptr_t)c->drop_map;
+    a = (size_t)(((base + c->dropped + pg - 1) & ~(uintptr_t)(pg - 1)) - base);
+    b = (size_t)(((base + c->p) & ~(uintptr_t)(pg - 1)) - base);
+    if (b > a) (void)st__os_advise(c->drop_map + a, b - a, ST_ADVICE_DONTNEED);
+    c->dropped = c->p;
+}
+
 int st__more_tokens(st__ctx *c)
 {
     if (c->failed) return 0;
+    if (c->drop_map && c->p - c->dropped >= ST__DROP_STEP) st__drop_behind(c);
     return st__jsmn_step(c);
 }
 

@@ -72,6 +72,10 @@ typedef struct st__ctx {
     int jstate;     /* 0: more to come; 1: jsmn reached the end; -1: jsmn failed */
     int walk_error; /* the walk reported a JSON error (jsmn may still fail later) */
     unsigned chain; /* tokens kept at the window's start */
+    /* a header read through the library's own file mapping (NULL otherwise):
+     * its pages behind the walk are given back as it goes (json.c) */
+    unsigned char *drop_map; /* the header's first byte in the mapping */
+    size_t dropped;          /* header bytes before this are given back */
     unsigned short depth[ST__TOK_CAP]; /* containers in tok[0..k] of the chain */
     jsmntok_t tokw[ST__TOK_CAP];
 } st__ctx;

@@ -609,10 +609,13 @@ static int st__os_prefetch(void *addr, size_t len)
 
 int st__os_advise(void *addr, size_t len, st_advice advice)
 {
-    /* Only "will need" has a Windows equivalent; there is no read-ahead hint
-     * for a mapped view, and no way to drop a file view's pages short of
-     * unmapping it. */
+    /* "Will need" prefetches. "Done with it" takes the pages out of the
+     * working set: VirtualUnlock on pages that are not locked does exactly that
+     * (and reports ERROR_NOT_LOCKED, which is the expected answer here); a file
+     * view's pages stay in the file cache. There is no read-ahead hint for a
+     * mapped view. */
     if (advice == ST_ADVICE_WILLNEED) return st__os_prefetch(addr, len);
+    if (advice == ST_ADVICE_DONTNEED) (void)VirtualUnlock(addr, len);
     return 0;
 }
 

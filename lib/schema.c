@@ -481,6 +481,8 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     c.js = (const char *)h;
     c.err = err;
     c.plain = plain;
+    if (f->src_kind == ST__SRC_MAP && f->map_addr == (const void *)f->bytes)
+        c.drop_map = (unsigned char *)f->map_addr + 8;
     nul = n ? memchr(h, 0, n) : NULL;
     c.len = nul ? (size_t)((const unsigned char *)nul - h) : n;
     f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
