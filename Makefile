@@ -169,6 +169,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-windows
 	$(MAKE) --no-print-directory check-nognu
 	$(MAKE) --no-print-directory check-portable
+	$(MAKE) --no-print-directory check-tokwin
 	$(MAKE) --no-print-directory check-fuzz
 	$(MAKE) --no-print-directory check-amalgamation
 	$(MAKE) --no-print-directory check-vendor
@@ -354,6 +355,27 @@ check-portable:
 	        echo "check-portable: the portable build still calls $$f"; exit 1; fi; done; \
 	    printf '%s\n' $$u | grep -qx posix_madvise || { echo "check-portable: posix_madvise not used"; exit 1; }; \
 	    echo "check-portable: os_posix.o calls posix_madvise, not madvise or getentropy"
+
+# check-tokwin: the tokenizer with tiny windows (3 new tokens and about 16 bytes
+# per jsmn call, instead of 256 and 64 KiB), under ASan and UBSan: every suite,
+# both tool checks and the fuzz corpora then cross window ends at every token
+# and byte, which a real header does only every few thousand.
+TOKWIN_CFLAGS = -DST__TOK_NEW=3 -DST__BYTE_WIN=16
+.PHONY: check-tokwin
+check-tokwin:
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory B=build/tokwin SAN=1 WERROR=1 OPT="-O1 -g" \
+	    CFLAGS="$(TOKWIN_CFLAGS)" run-tests
+	@mkdir -p build/fuzz
+	@python3 tests/fuzz/make_seeds.py build/fuzz/seeds >/dev/null
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -Iinclude -o build/fuzz/replay_tokwin \
+	    tests/fuzz/replay.c tests/fuzz/fuzz_open.c build/tokwin/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_tokwin build/fuzz/seeds tests/fuzz/corpus tests/regress
+	$(CC) $(CSTD) -O1 -g $(WARN) -Werror $(FUZZ_SAN) -D_POSIX_C_SOURCE=200809L -Iinclude \
+	    -o build/fuzz/replay_index_tokwin tests/fuzz/replay.c tests/fuzz/fuzz_index.c \
+	    build/tokwin/libsafetensors.a -pthread
+	ASAN_OPTIONS=detect_leaks=1 build/fuzz/replay_index_tokwin tests/fuzz/index_seeds
+	python3 tests/diff/run_diff.py --inspect build/tokwin/st-inspect --offsets --cases 300 --seed 7
 
 # check-nognu: no GNU-only construct of lib/ or the public header outside an #if
 # that a non-GNU compiler (MSVC first) does not take: tests/check_nognu.sh.

@@ -609,7 +609,9 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
  * ',', ']' or '}', never between a key and its ':' (jsmn makes the key
  * toksuper only when it reads the ':'). A window that ends inside a string or
  * number makes jsmn back up to its start; the next window is then longer. */
+#ifndef ST__BYTE_WIN
 #define ST__BYTE_WIN 65536
+#endif
 #define ST__CLOSE_RUN 4
 
 #define ST__ONES UINT64_C(0x0101010101010101)
