@@ -3,7 +3,9 @@
  * against a slow bit-by-bit reference copy, for every dtype and for 2-D, 3-D
  * and 4-D tensors; simulated ranks that split rows and then columns and put
  * the pieces back together; a counting reader that proves no byte is read
- * twice and none outside the merge gap; and every refusal. */
+ * twice and none outside the merge gap; every refusal; and slices of 1 to 26 MB
+ * (the copy loop that prefetches and streams its stores) against an
+ * element-by-element copy, into destinations at several alignments. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -879,6 +881,174 @@ static void test_bounce_nomem(void **state)
     free(b);
 }
 
+/* ---------------------------------------------------------------- long slices */
+
+/* Slices of 8 MiB and more take the copy loop that prefetches the next run
+ * and, on SSE2, streams its stores (16-byte aligned stores between an
+ * ordinary head and tail in every run); 1 MiB and more only prefetch. Each is
+ * checked against an element-by-element copy through every path (memory,
+ * mapping, descriptor, reader), into destinations at several alignments, with
+ * guard bytes on both sides. */
+#define LONG_GUARD 32
+
+/* Element by element (es bytes each) with an odometer: independent of the
+ * library's runs. */
+static void ref_elems(const unsigned char *data, uint32_t rank, const uint64_t *shape, size_t es,
+                      const uint64_t *start, const uint64_t *stop, unsigned char *out)
+{
+    uint64_t idx[MAX_RANK], stride[MAX_RANK], e = 1, count = 1, i;
+    uint32_t d;
+    for (d = rank; d-- > 0;) {
+        stride[d] = e;
+        e *= shape[d];
+    }
+    for (d = 0; d < rank; d++) {
+        count *= stop[d] - start[d];
+        idx[d] = start[d];
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t lin = 0;
+        for (d = 0; d < rank; d++) lin += idx[d] * stride[d];
+        memcpy(out + i * es, data + lin * es, es);
+        for (d = rank; d-- > 0;) {
+            if (++idx[d] < stop[d]) break;
+            idx[d] = start[d];
+        }
+    }
+}
+
+static void check_long_slice(st_dtype dt, uint32_t rank, const uint64_t *shape,
+                             const uint64_t *start, const uint64_t *stop, const char *what)
+{
+    static const size_t offs[] = {0, 1, 8, 15, 3, 16, 9};
+    size_t n, es = st_dtype_bits(dt) / 8, k;
+    unsigned char *bytes = mk_file(dt, rank, shape, &n), *ref, *buf;
+    char *path = stt_write_temp(bytes, n);
+    uint64_t nb = 0;
+    st_file *fm = NULL, *fp = NULL, *fr = NULL;
+    stt_mem_reader r;
+    st_reader rd;
+    st_error e;
+    const st_tensor *tm;
+    int way;
+    expect_status("open memory", st_open_memory(&fm, bytes, n, NULL, &e), &e, ST_OK);
+    expect_status("open path", st_open_path(&fp, path, NULL, &e), &e, ST_OK);
+    stt_mem_reader_init(&r, bytes, n, &rd);
+    expect_status("open reader", st_open_reader(&fr, &rd, n, NULL, &e), &e, ST_OK);
+    tm = st_tensor_find(fm, "w");
+    expect_status(what, st_tensor_slice_size(tm, rank, start, stop, &nb, &e), &e, ST_OK);
+    ref = malloc((size_t)nb);
+    buf = malloc((size_t)nb + 16 + LONG_GUARD);
+    if (!ref || !buf) abort();
+    ref_elems((const unsigned char *)tm->data, rank, shape, es, start, stop, ref);
+    /* ways 0-3: copy_slice from memory at four alignments; 4: read_slice from
+     * memory; 5: copy_slice from the mapping; 6: read_slice through the
+     * descriptor; 7: read_slice through the reader */
+    for (way = 0; way < 8; way++) {
+        size_t off = offs[way < 4 ? (size_t)way : ((size_t)way + (size_t)shape[rank - 1]) % 7];
+        unsigned char *out = buf + off;
+        const st_file *f = way == 5 || way == 6 ? fp : way == 7 ? fr : fm;
+        const st_tensor *t = st_tensor_find(f, "w");
+        st_status s;
+        char label[160];
+        snprintf(label, sizeof label, "%s, way %d, dst offset %u", what, way, (unsigned)off);
+        memset(buf, 0xa5, (size_t)nb + 16 + LONG_GUARD);
+        if (way <= 3 || way == 5)
+            s = st_tensor_copy_slice(t, rank, start, stop, out, nb, &e);
+        else
+            s = st_tensor_read_slice(f, t, rank, start, stop, out, nb, &e);
+        expect_status(label, s, &e, ST_OK);
+        if (memcmp(out, ref, (size_t)nb) != 0) {
+            uint64_t j = 0;
+            while (out[j] == ref[j]) j++;
+            print_error("%s: byte %llu of %llu differs from the reference\n", label,
+                        (unsigned long long)j, (unsigned long long)nb);
+            fail();
+        }
+        for (k = 0; k < off; k++) assert_int_equal(buf[k], 0xa5);
+        for (k = off + (size_t)nb; k < (size_t)nb + 16 + LONG_GUARD; k++)
+            assert_int_equal(buf[k], 0xa5);
+    }
+    assert_false(r.bad_call);
+    st_close(fm);
+    st_close(fp);
+    st_close(fr);
+    stt_mem_reader_done(&r);
+    stt_remove_temp(path);
+    free(bytes);
+    free(ref);
+    free(buf);
+}
+
+/* 2-D U8: rows x (col0 + run + 37), columns [col0, col0 + run) of `rows` rows */
+static void long_cols(uint64_t run, uint64_t col0, uint64_t rows)
+{
+    uint64_t shape[2], start[2], stop[2];
+    char what[96];
+    shape[0] = rows;
+    shape[1] = col0 + run + 37;
+    start[0] = 0;
+    stop[0] = rows;
+    start[1] = col0;
+    stop[1] = col0 + run;
+    snprintf(what, sizeof what, "U8 %llu runs of %llu from column %llu",
+             (unsigned long long)rows, (unsigned long long)run, (unsigned long long)col0);
+    check_long_slice(ST_U8, 2, shape, start, stop, what);
+}
+
+#define LONG_MIN_BYTES ((uint64_t)8 << 20) /* lib/slice.c: ST__SLICE_NT_MIN */
+
+static void test_long_slices(void **state)
+{
+    /* run lengths around the thresholds of lib/slice.c: 64 (streamed stores),
+     * 256 (prefetch), 4096 (prefetch cap); odd ones; source columns that start
+     * anywhere in a 16-byte chunk */
+    static const uint64_t runs[][2] = {{63, 0},  {64, 0},    {65, 5},    {100, 3},
+                                       {255, 1}, {256, 16},  {1000, 7},  {4095, 2},
+                                       {4096, 0}, {4097, 11}, {12345, 9}, {70001, 13}};
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        uint64_t run = runs[i][0];
+        long_cols(run, runs[i][1], (LONG_MIN_BYTES + run - 1) / run + 1);
+    }
+    /* exactly at the streaming threshold, and one run under it (prefetch only) */
+    long_cols(4096, 2048, LONG_MIN_BYTES / 4096);
+    long_cols(4096, 2048, LONG_MIN_BYTES / 4096 - 1);
+    /* 1 MiB: prefetch without streamed stores */
+    long_cols(1024, 5, 1024);
+}
+
+static void test_long_slices_nd(void **state)
+{
+    /* 3-D: the runs repeat over two outer dimensions (2 x 4 KiB-ish strides) */
+    static const uint64_t shape3[] = {70, 130, 1100};
+    static const uint64_t start3[] = {3, 1, 3}, stop3[] = {67, 129, 1027};
+    /* BF16 columns: 4096-byte runs at an odd source address (after the pad) */
+    static const uint64_t shape2[] = {2050, 3000};
+    static const uint64_t start2[] = {1, 7}, stop2[] = {2050, 2055};
+    /* F32, 4-D with a whole last dimension: runs of 3 x 37 x 4 bytes */
+    static const uint64_t shape4[] = {40, 300, 3, 37};
+    static const uint64_t start4[] = {0, 0, 0, 0}, stop4[] = {40, 300, 3, 37};
+    static const uint64_t start4b[] = {2, 1, 0, 0}, stop4b[] = {40, 300, 3, 37};
+    (void)state;
+    check_long_slice(ST_U8, 3, shape3, start3, stop3, "U8 3-D, runs of 1024");
+    check_long_slice(ST_BF16, 2, shape2, start2, stop2, "BF16 columns, runs of 4096 bytes");
+    check_long_slice(ST_F32, 4, shape4, start4, stop4, "F32 4-D, the whole tensor (one run)");
+    {
+        /* dimension 0 from 2, dimension 1 from 1: 198 x 299 runs of 444 bytes */
+        uint64_t shape4c[4], s4[4], e4[4];
+        memcpy(shape4c, shape4, sizeof shape4c);
+        memcpy(s4, start4b, sizeof s4);
+        memcpy(e4, stop4b, sizeof e4);
+        shape4c[0] = 200; /* 200 x 300 x 4 x 37 x 4 bytes = 35.5 MB, slice 26.3 MB */
+        shape4c[2] = 4;
+        e4[0] = 200;
+        e4[2] = 3; /* three of the four: each run stops before the end of dimension 2 */
+        check_long_slice(ST_F32, 4, shape4c, s4, e4, "F32 4-D, runs of 444 bytes");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +1064,8 @@ int main(void)
         cmocka_unit_test(test_deep_rank),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bounce_nomem),
+        cmocka_unit_test(test_long_slices),
+        cmocka_unit_test(test_long_slices_nd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
