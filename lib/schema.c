@@ -339,6 +339,19 @@ static int st__metadata(st__ctx *c, size_t kpos)
  * short, the tables grow by doubling as before. */
 #define ST__EST_AFTER 32
 
+/* Exactly n elements of room (n > *cap): no doubling past the estimate. */
+static int st__resize(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t n)
+{
+    void *p;
+    if (n <= *cap) return 1;
+    if (n > SIZE_MAX / elem) return st__nomem(c);
+    p = st__realloc(c->a, *arr, *cap * elem, n * elem);
+    if (!p) return st__nomem(c);
+    *arr = p;
+    *cap = n;
+    return 1;
+}
+
 static int st__reserve(st__ctx *c, size_t first_pos)
 {
     st_file *f = c->f;
@@ -352,8 +365,8 @@ static int st__reserve(st__ctx *c, size_t first_pos)
     est += est / 8 + 16;
     if (est > c->len / 48 + 16) est = c->len / 48 + 16;
     if (est <= f->names.cap / 2) return 1;
-    if (!st__grow(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, est) ||
-        !st__grow(c, (void **)&f->tmp_pos, &f->tmp_pos_cap, sizeof *f->tmp_pos, est))
+    if (!st__resize(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, est) ||
+        !st__resize(c, (void **)&f->tmp_pos, &f->tmp_pos_cap, sizeof *f->tmp_pos, est))
         return 0;
     if (!st__hash_init(&h, c->a, est, 1)) return st__nomem(c);
     for (k = 0; k < f->ntensors; k++) {
