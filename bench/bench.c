@@ -1974,6 +1974,13 @@ static int parts_valid(const char *list)
     return *list != 0;
 }
 
+static void timed_part(const char *name, void (*part)(const char *), const char *dir)
+{
+    uint64_t t0 = wall_ns();
+    part(dir);
+    note("%s: %.1f s", name, (double)(wall_ns() - t0) / 1e9);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench [--reps N] [--cold-runs N] [--cpu-time] [--only PART[,PART...]] DIR\n"
@@ -2039,9 +2046,9 @@ int main(int argc, char **argv)
 
 #define ST_BENCH_PART(name) part_on(only, name)
     if (ST_BENCH_PART("headers")) bench_headers(dir);
-    if (ST_BENCH_PART("cold")) bench_cold(dir);
-    if (ST_BENCH_PART("sharded")) bench_sharded(dir);
-    if (ST_BENCH_PART("hostile")) bench_hostile(dir);
+    if (ST_BENCH_PART("cold")) timed_part("cold", bench_cold, dir);
+    if (ST_BENCH_PART("sharded")) timed_part("sharded", bench_sharded, dir);
+    if (ST_BENCH_PART("hostile")) timed_part("hostile", bench_hostile, dir);
     if (ST_BENCH_PART("write")) bench_write(dir);
 
     /* the sparse 8 GB file: open time and RSS must not grow with the data */
