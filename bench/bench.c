@@ -1723,7 +1723,8 @@ static void bench_sharded(const char *dir)
     unsigned written;
     uint64_t t0 = wall_ns(), iters;
     size_t i, nt;
-    double cold[64], warm[64], q[64], peak[64], flt[64], first[64], rest[64], ratio[64], total[64], whole[64];
+    double cold[64], warm[64], q[64], peak[64], flt[64], first[64], rest[64], ratio[64], total[64], whole[64],
+        rmax[64];
     double idx_len, hdr_total;
     stats t;
     int r, nr = cold_runs;
@@ -1812,12 +1813,14 @@ static void bench_sharded(const char *dir)
         if (!cr.ok) die("%s", cr.err);
         first[r] = cr.x[0];
         rest[r] = cr.x[1];
+        rmax[r] = cr.x[2];
         ratio[r] = cr.x[0] > 0 ? cr.x[1] / cr.x[0] : 0;
         total[r] = cr.ns;
     }
     add_fig("cold_seq_total", c.nshards, scale(stats_of(total, nr), 1e-6), "ms", T_NONE, 0);
     add_fig("cold_seq_first_faults", c.nshards, stats_of(first, nr), "faults", T_NONE, 0);
     add_fig("cold_seq_rest_faults", c.nshards, stats_of(rest, nr), "faults", T_NONE, 0);
+    add_fig("cold_seq_max_faults", c.nshards, stats_of(rmax, nr), "faults", T_NONE, 0);
     add_fig("cold_seq_faults_ratio", c.nshards, stats_of(ratio, nr), "x_first", T_LE, 1);
     fig_cold = 0;
 
