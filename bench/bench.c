@@ -368,14 +368,47 @@ static void print_bench_lines(int cold)
     }
 }
 
-/* The cold table first (if any cold figure was measured), then the warm one;
- * BENCH lines in the same order. */
+/* The targets of issue #12, each with the figures that judge it (those measured). */
+static void print_issue_targets(void)
+{
+    static const struct {
+        const char *target, *name;
+        uint64_t tensors; /* 0: any */
+    } t[] = {
+        {"2. one cold open, 100k tensors", "cold_open_vs_warm", 100000},
+        {"2. one cold open, 100k tensors", "cold_proc_peak_ratio", 100000},
+        {"3. DeepSeek-V3-like model", "cold_model_vs_warm", 0},
+        {"3. DeepSeek-V3-like model", "cold_index_rate", 0},
+        {"3. DeepSeek-V3-like model", "cold_seq_faults_ratio", 0},
+        {"4. hostile 25 MB headers", "cold_h_worst_ratio", 0},
+        {"4. hostile 25 MB headers", "cold_h_worst_peak", 0},
+        {"4. hostile 25 MB headers", "cold_h_real_peak", 0},
+    };
+    size_t k;
+    int i, shown = 0;
+    for (k = 0; k < sizeof t / sizeof t[0]; k++)
+        for (i = 0; i < nfigs; i++) {
+            const figure *f = &figs[i];
+            char v[32], tg[32];
+            if (strcmp(f->name, t[k].name) || (t[k].tensors && f->tensors != t[k].tensors)) continue;
+            if (!shown++) printf("\nIssue #12 targets\n");
+            if (f->avail) fmt_num(v, sizeof v, f->s.med);
+            else snprintf(v, sizeof v, "n/a");
+            fmt_num(tg, sizeof tg, f->target);
+            printf("  %-32s %-22s %10s %-9s %s%-8s %s\n", t[k].target, f->name, v, f->unit, op_str(f->op), tg,
+                   f->status);
+        }
+}
+
+/* The cold table first (if any cold figure was measured), then the warm one,
+ * then the targets of issue #12; BENCH lines in the same order. */
 static void print_results(void)
 {
     int i, ncold = 0;
     for (i = 0; i < nfigs; i++) ncold += figs[i].cold;
     if (ncold) print_table(1);
     if (ncold < nfigs) print_table(0);
+    print_issue_targets();
     printf("\n");
     print_bench_lines(1);
     print_bench_lines(0);
