@@ -1580,9 +1580,9 @@ typedef struct cold_res {
 static cold_res cold_exec(char *kind, char **paths, int npaths)
 {
     cold_res cr;
-    char **args = (char **)xmalloc((size_t)(npaths + 4) * sizeof *args);
+    char **args = (char **)xmalloc((size_t)(npaths + 5) * sizeof *args);
     char out[1024];
-    int fds[2], st, i, e;
+    int fds[2], st, i, e, a = 0;
     ssize_t got = 0, r;
     pid_t pid;
     posix_spawn_file_actions_t fa;
@@ -1592,11 +1592,12 @@ static cold_res cold_exec(char *kind, char **paths, int npaths)
     long minflt, majflt;
 
     memset(&cr, 0, sizeof cr);
-    args[0] = "bench";
-    args[1] = "--cold-run";
-    args[2] = kind;
-    for (i = 0; i < npaths; i++) args[3 + i] = paths[i];
-    args[3 + npaths] = NULL;
+    args[a++] = "bench";
+    if (bench_clock != CLOCK_MONOTONIC) args[a++] = "--cpu-time";
+    args[a++] = "--cold-run";
+    args[a++] = kind;
+    for (i = 0; i < npaths; i++) args[a++] = paths[i];
+    args[a] = NULL;
     fflush(stdout);
     fflush(stderr);
     if (pipe(fds)) die("pipe: %s", strerror(errno));
@@ -1656,25 +1657,23 @@ static void bench_cold(const char *dir)
     for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         size_t n = sizes[si];
         gen_model m;
-        hctx c;
         char path[4096], *pp = path;
         double cold[64], warm[64], q[64], peak[64], proc[64], flt[64], whole[64], hdr;
-        uint64_t iters;
         int r, nr = cold_runs;
         if (gen_model_build(&m, n, HEADER_BUDGET, HEADER_META)) die("cannot build the %zu-tensor model", n);
         snprintf(path, sizeof path, "%s/hdr_%zu.safetensors", dir, n);
         ensure_sparse(path, m.header, m.header_len, m.file_size);
         hdr = (double)m.header_len;
-        memset(&c, 0, sizeof c);
-        c.path = path;
-        /* each fresh process paired with a warm-loop run of the same open */
-        iters = calibrate(run_open_path, &c, min_run_ns);
+        /* each cold process paired with a warm loop of the same open, in a fresh
+         * process too (see warm_run_main) */
         for (r = 0; r < nr; r++) {
-            cold_res cr = cold_exec("open", &pp, 1);
+            cold_res cr = cold_exec("open", &pp, 1), wr;
             if (!cr.ok) die("%s: %s", path, cr.err);
             if ((size_t)cr.x[0] != n) die("%s: %g tensors", path, cr.x[0]);
+            wr = cold_exec("warm-open", &pp, 1);
+            if (!wr.ok) die("%s: %s", path, wr.err);
             cold[r] = cr.ns;
-            warm[r] = run_open_path(&c, iters) / (double)iters;
+            warm[r] = wr.ns;
             q[r] = cold[r] / warm[r];
             peak[r] = cr.peak;
             proc[r] = cr.proc_peak;
@@ -1752,12 +1751,12 @@ static void bench_sharded(const char *dir)
 {
     gen_sharded g;
     mctx c;
-    char mdir[4096], index[4200], name[64];
+    char mdir[4096], index[4200], name[64], **wargs;
     unsigned written;
-    uint64_t t0 = wall_ns(), iters;
+    uint64_t t0 = wall_ns();
     size_t i, nt;
     double cold[64], warm[64], q[64], peak[64], flt[64], first[64], rest[64], ratio[64], total[64], whole[64],
-        rmax[64];
+        rmax[64], widx[64], wsh[64];
     double idx_len, hdr_total;
     stats t;
     int r, nr = cold_runs;
@@ -1800,27 +1799,33 @@ static void bench_sharded(const char *dir)
     }
     gen_sharded_free(&g);
 
-    /* warm loops: the index alone, one pass over the shards */
-    t = measure(run_model_index, &c);
-    add_fig("warm_index", nt, scale(t, 1e-6), "ms", T_NONE, 0);
-    add_fig("warm_index_rate", nt, rate_of(t, idx_len / MB * 1e9), "MB/s", T_NONE, 0);
-    t = measure(run_shards_pass, &c);
-    add_fig("warm_shards_sum", nt, scale(t, 1e-6), "ms", T_NONE, 0);
-
-    /* (a) the whole model validated in a fresh process, paired with the warm sum */
-    iters = calibrate(run_model_sum, &c, min_run_ns);
+    /* (a) the whole model validated in a fresh process, paired with the warm sum
+     * (the index alone, then one pass over the shards, in a warm loop in a fresh
+     * process: see warm_run_main) */
+    wargs = (char **)xmalloc((c.nshards + 1) * sizeof *wargs);
+    wargs[0] = index;
+    for (i = 0; i < c.nshards; i++) wargs[1 + i] = c.shards[i];
     for (r = 0; r < nr; r++) {
-        cold_res cr = cold_exec("model", &ip, 1);
+        cold_res cr = cold_exec("model", &ip, 1), wr;
         if (!cr.ok) die("%s: %s", index, cr.err);
         if ((size_t)cr.x[0] != nt) die("%s: %g tensors", index, cr.x[0]);
+        wr = cold_exec("warm-model", wargs, (int)c.nshards + 1);
+        if (!wr.ok) die("%s: %s", index, wr.err);
         cold[r] = cr.ns;
-        warm[r] = run_model_sum(&c, iters) / (double)iters;
+        warm[r] = wr.ns;
+        widx[r] = wr.x[0];
+        wsh[r] = wr.x[1];
         q[r] = cold[r] / warm[r];
         peak[r] = cr.proc_peak;
         flt[r] = cr.minflt;
         whole[r] = cr.proc_ns;
     }
+    free(wargs);
     add_fig("warm_model_sum", nt, scale(stats_of(warm, nr), 1e-6), "ms", T_NONE, 0);
+    t = stats_of(widx, nr);
+    add_fig("warm_index", nt, scale(t, 1e-6), "ms", T_NONE, 0);
+    add_fig("warm_index_rate", nt, rate_of(t, idx_len / MB * 1e9), "MB/s", T_NONE, 0);
+    add_fig("warm_shards_sum", nt, scale(stats_of(wsh, nr), 1e-6), "ms", T_NONE, 0);
     fig_cold = 1;
     add_fig("cold_model_validate", nt, scale(stats_of(cold, nr), 1e-6), "ms", T_NONE, 0);
     add_fig("cold_model_process", nt, scale(stats_of(whole, nr), 1e-6), "ms", T_NONE, 0);
@@ -1859,6 +1864,54 @@ static void bench_sharded(const char *dir)
 
     for (i = 0; i < c.nshards; i++) free(c.shards[i]);
     free(c.shards);
+}
+
+/* bench --cold-run warm-open PATH | warm-model INDEX SHARD...: the warm loop
+ * that a cold figure is compared with, in a fresh process of its own, so that
+ * it does not depend on what the bench did before (glibc raises its mmap and
+ * trim thresholds as it sees large blocks freed: after the 100,000-tensor
+ * benchmark, the blocks of a 1,000-tensor open never leave the heap). The
+ * calibration runs (the iteration count that lasts min_run_ns) and
+ * WARM_WARMUP more runs are the warm-up (glibc keeps a block in the heap only
+ * from about the third time it is allocated); then WARM_RUNS timed runs, of
+ * which the median is reported. Prints a COLD line whose time is ns per
+ * iteration; warm-model: x0 = the index's ns, x1 = the shards' pass's ns. */
+#define WARM_WARMUP 2
+#define WARM_RUNS 5
+static int warm_run_main(int argc, char **argv)
+{
+    uint64_t iters;
+    double t, ti = 0, ts = 0, v[WARM_RUNS], vi[WARM_RUNS], vs[WARM_RUNS];
+    int r;
+    if (!strcmp(argv[0], "warm-open")) {
+        hctx c;
+        memset(&c, 0, sizeof c);
+        c.path = argv[1];
+        iters = calibrate(run_open_path, &c, min_run_ns);
+        for (r = 0; r < WARM_WARMUP; r++) run_open_path(&c, iters);
+        for (r = 0; r < WARM_RUNS; r++) v[r] = run_open_path(&c, iters) / (double)iters;
+        t = stats_of(v, WARM_RUNS).med;
+    } else if (!strcmp(argv[0], "warm-model") && argc > 2) {
+        mctx c;
+        c.index = argv[1];
+        c.shards = argv + 2;
+        c.nshards = (size_t)(argc - 2);
+        iters = calibrate(run_model_sum, &c, min_run_ns);
+        for (r = 0; r < WARM_WARMUP; r++) run_model_sum(&c, iters);
+        for (r = 0; r < WARM_RUNS; r++) {
+            vi[r] = run_model_index(&c, iters) / (double)iters;
+            vs[r] = run_shards_pass(&c, iters) / (double)iters;
+            v[r] = vi[r] + vs[r];
+        }
+        t = stats_of(v, WARM_RUNS).med;
+        ti = stats_of(vi, WARM_RUNS).med;
+        ts = stats_of(vs, WARM_RUNS).med;
+    } else {
+        die("--cold-run: unknown kind %s", argv[0]);
+    }
+    printf("COLD %llu %llu 0 0 0 0 0 %.17g %.17g %llu 0\n", (unsigned long long)t, (unsigned long long)t, ti, ts,
+           (unsigned long long)iters);
+    return 0;
 }
 
 /* ------------------------------------------------------------ cold 3: hostile but valid 25 MB headers */
@@ -2033,7 +2086,13 @@ int main(int argc, char **argv)
     int i;
     const char *only = NULL; /* NULL: every part */
 
-    if (argc > 2 && !strcmp(argv[1], "--cold-run")) return cold_run_main(argc - 2, argv + 2);
+    if (argc > 3 && !strcmp(argv[1], "--cpu-time") && !strcmp(argv[2], "--cold-run")) {
+        bench_clock = CLOCK_THREAD_CPUTIME_ID;
+        argc--;
+        argv++;
+    }
+    if (argc > 2 && !strcmp(argv[1], "--cold-run"))
+        return !strncmp(argv[2], "warm-", 5) ? warm_run_main(argc - 2, argv + 2) : cold_run_main(argc - 2, argv + 2);
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--probe-rss") && i + 2 < argc) return probe_rss_main(argv[i + 1], argv[i + 2]);
         if (!strcmp(argv[i], "--profile-open") && i + 1 < argc)
