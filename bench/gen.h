@@ -2,7 +2,9 @@
  * way the reference (Rust) serializer writes them. Same naming, dtype mix,
  * shape rules and header layout as ../shared/tools/gen_safetensors.py with
  * --dtype-mix --sparse-total-bytes B --metadata K, so a header written here is
- * byte-identical to the one that tool writes for the same arguments. */
+ * byte-identical to the one that tool writes for the same arguments. Also a
+ * DeepSeek-V3-like sharded model (gen_sharded_build) and hostile but valid
+ * headers (gen_hostile_header) for the cold benchmarks of issue #12. */
 #ifndef BENCH_GEN_H
 #define BENCH_GEN_H
 
