@@ -578,8 +578,10 @@ fuzz:
 	    $(FUZZ_CORPUS) build/fuzz/seeds tests/fuzz/corpus tests/regress
 
 # ---------------------------------------------------------------- benchmark
-# make bench: generates its inputs under $(B)/bench/ (sparse files, one 512 MB file
-# reused between runs), prints a table and BENCH lines; see docs/performance.md.
+# make bench: generates its inputs under $(B)/bench/ (sparse files, among them a
+# 163-shard model, and one 512 MB file, reused between runs), prints the cold table
+# (fresh processes), the warm-loop table and BENCH lines; see docs/performance.md.
+# BENCH_ARGS="--only cold,sharded,hostile" for the cold parts alone.
 # st_tensor_read / st_convert_to_f32 are measured only if the library defines them.
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_HDRS := $(wildcard bench/*.h)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const gen_dtype gen_dtypes[GEN_NDTYPES] = {
@@ -538,4 +539,423 @@ out:
     free(hdr);
     close(fd);
     return ok;
+}
+
+/* ------------------------------------------------------------ sparse files */
+
+int gen_write_sparse(const char *path, const char *header, size_t len, uint64_t file_size)
+{
+    char tmp[4096];
+    unsigned char prefix[8];
+    int fd, k;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "gen: cannot create %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    for (k = 0; k < 8; k++) prefix[k] = (unsigned char)((uint64_t)len >> (8 * k));
+    /* fsync: so that no write-back of these pages runs under the measurements */
+    if (write_all(fd, prefix, 8) || write_all(fd, header, len) || ftruncate(fd, (off_t)file_size) ||
+        fsync(fd)) {
+        fprintf(stderr, "gen: cannot write %s: %s\n", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (close(fd) || rename(tmp, path)) {
+        fprintf(stderr, "gen: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int gen_sparse_matches(const char *path, const char *header, size_t len, uint64_t file_size)
+{
+    unsigned char prefix[8], got[8];
+    char *hdr;
+    int fd, ok = 0, k;
+    off_t end;
+    fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    end = lseek(fd, 0, SEEK_END);
+    hdr = (char *)malloc(len ? len : 1);
+    for (k = 0; k < 8; k++) prefix[k] = (unsigned char)((uint64_t)len >> (8 * k));
+    if (hdr && end >= 0 && (uint64_t)end == file_size && pread(fd, got, 8, 0) == 8 && !memcmp(got, prefix, 8) &&
+        pread(fd, hdr, len, 8) == (ssize_t)len && !memcmp(hdr, header, len))
+        ok = 1;
+    free(hdr);
+    close(fd);
+    return ok;
+}
+
+/* ------------------------------------------------------------ sharded model (DeepSeek-V3) */
+
+#define DS_HIDDEN 7168u
+#define DS_VOCAB 129280u
+#define DS_INTER 18432u     /* dense MLP */
+#define DS_MOE_INTER 2048u  /* one expert */
+#define DS_EXPERTS 256u
+#define DS_LAYERS 61u       /* decoder layers 0..60; layer 61 is the MTP layer */
+#define DS_DENSE 3u         /* first_k_dense_replace */
+#define DS_Q_LORA 1536u
+#define DS_KV_LORA 512u
+#define DS_ROPE 64u
+#define DS_NOPE 128u
+#define DS_V 128u
+#define DS_HEADS 128u
+#define DS_BLOCK 128u       /* weight_scale_inv: one F32 per 128 x 128 block */
+
+typedef struct ds_list {
+    gen_tensor *t;
+    size_t n, cap;
+    buf pool; /* names; until the pool is final, gen_tensor.begin holds the name's offset */
+} ds_list;
+
+static int ds_add(ds_list *l, const char *name, int dtype, unsigned rank, uint64_t d0, uint64_t d1)
+{
+    gen_tensor *t;
+    size_t len = strlen(name);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        gen_tensor *nt = (gen_tensor *)realloc(l->t, cap * sizeof *nt);
+        if (!nt) return -1;
+        l->t = nt;
+        l->cap = cap;
+    }
+    t = &l->t[l->n++];
+    memset(t, 0, sizeof *t);
+    t->begin = l->pool.len;
+    t->name_len = len;
+    t->dtype = dtype;
+    t->rank = rank;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    return buf_put(&l->pool, name, len + 1);
+}
+
+/* A quantized linear layer: the F8_E4M3 weight and its F32 block scales. */
+static int ds_linear(ds_list *l, const char *prefix, uint64_t out, uint64_t in)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    if (ds_add(l, name, GEN_F8_E4M3, 2, out, in)) return -1;
+    snprintf(name, sizeof name, "%s.weight_scale_inv", prefix);
+    return ds_add(l, name, GEN_F32, 2, (out + DS_BLOCK - 1) / DS_BLOCK, (in + DS_BLOCK - 1) / DS_BLOCK);
+}
+
+static int ds_layer(ds_list *l, unsigned li)
+{
+    char p[64], q[128];
+    unsigned e;
+    int r = 0;
+    static const char *const proj[3] = {"gate_proj", "up_proj", "down_proj"};
+    snprintf(p, sizeof p, "model.layers.%u.self_attn.", li);
+#define DS_NAME(suffix) (snprintf(q, sizeof q, "%s%s", p, suffix), q)
+    r |= ds_linear(l, DS_NAME("q_a_proj"), DS_Q_LORA, DS_HIDDEN);
+    r |= ds_add(l, DS_NAME("q_a_layernorm.weight"), GEN_BF16, 1, DS_Q_LORA, 0);
+    r |= ds_linear(l, DS_NAME("q_b_proj"), DS_HEADS * (DS_NOPE + DS_ROPE), DS_Q_LORA);
+    r |= ds_linear(l, DS_NAME("kv_a_proj_with_mqa"), DS_KV_LORA + DS_ROPE, DS_HIDDEN);
+    r |= ds_add(l, DS_NAME("kv_a_layernorm.weight"), GEN_BF16, 1, DS_KV_LORA, 0);
+    r |= ds_linear(l, DS_NAME("kv_b_proj"), DS_HEADS * (DS_NOPE + DS_V), DS_KV_LORA);
+    r |= ds_linear(l, DS_NAME("o_proj"), DS_HIDDEN, DS_HEADS * DS_V);
+    snprintf(p, sizeof p, "model.layers.%u.mlp.", li);
+    if (li < DS_DENSE) {
+        for (e = 0; e < 3; e++)
+            r |= ds_linear(l, DS_NAME(proj[e]), e == 2 ? DS_HIDDEN : DS_INTER, e == 2 ? DS_INTER : DS_HIDDEN);
+    } else {
+        unsigned k;
+        r |= ds_add(l, DS_NAME("gate.weight"), GEN_BF16, 2, DS_EXPERTS, DS_HIDDEN);
+        r |= ds_add(l, DS_NAME("gate.e_score_correction_bias"), GEN_F32, 1, DS_EXPERTS, 0);
+        for (e = 0; e <= DS_EXPERTS; e++) /* the routed experts, then the shared one */
+            for (k = 0; k < 3; k++) {
+                if (e < DS_EXPERTS) snprintf(q, sizeof q, "%sexperts.%u.%s", p, e, proj[k]);
+                else snprintf(q, sizeof q, "%sshared_experts.%s", p, proj[k]);
+                r |= ds_linear(l, q, k == 2 ? DS_HIDDEN : DS_MOE_INTER, k == 2 ? DS_MOE_INTER : DS_HIDDEN);
+            }
+    }
+    snprintf(p, sizeof p, "model.layers.%u.", li);
+    r |= ds_add(l, DS_NAME("input_layernorm.weight"), GEN_BF16, 1, DS_HIDDEN, 0);
+    r |= ds_add(l, DS_NAME("post_attention_layernorm.weight"), GEN_BF16, 1, DS_HIDDEN, 0);
+    if (li == DS_LAYERS) { /* the multi-token prediction layer's own modules */
+        r |= ds_add(l, DS_NAME("embed_tokens.weight"), GEN_BF16, 2, DS_VOCAB, DS_HIDDEN);
+        r |= ds_add(l, DS_NAME("enorm.weight"), GEN_BF16, 1, DS_HIDDEN, 0);
+        r |= ds_add(l, DS_NAME("hnorm.weight"), GEN_BF16, 1, DS_HIDDEN, 0);
+        r |= ds_add(l, DS_NAME("eh_proj.weight"), GEN_BF16, 2, DS_HIDDEN, 2 * DS_HIDDEN);
+        r |= ds_add(l, DS_NAME("shared_head.head.weight"), GEN_BF16, 2, DS_VOCAB, DS_HIDDEN);
+        r |= ds_add(l, DS_NAME("shared_head.norm.weight"), GEN_BF16, 1, DS_HIDDEN, 0);
+    }
+#undef DS_NAME
+    return r ? -1 : 0;
+}
+
+void gen_shard_name(char *out, size_t outlen, size_t s, size_t n)
+{
+    snprintf(out, outlen, "model-%05zu-of-%06zu.safetensors", s + 1, n);
+}
+
+void gen_sharded_free(gen_sharded *s)
+{
+    size_t i;
+    if (s->header)
+        for (i = 0; i < s->nshards; i++) free(s->header[i]);
+    free(s->header);
+    free(s->header_len);
+    free(s->file_size);
+    free(s->first);
+    free(s->t);
+    free(s->names);
+    free(s->index);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_tensor_ptr_name(const void *a, const void *b)
+{
+    const gen_tensor *x = *(const gen_tensor *const *)a, *y = *(const gen_tensor *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static int put_entry(buf *h, const gen_tensor *t)
+{
+    unsigned k;
+    if (buf_str(h, "\"") || buf_put(h, t->name, t->name_len) || buf_str(h, "\":{\"dtype\":\"") ||
+        buf_str(h, gen_dtypes[t->dtype].name) || buf_str(h, "\",\"shape\":["))
+        return -1;
+    for (k = 0; k < t->rank; k++)
+        if ((k && buf_str(h, ",")) || buf_u64(h, t->shape[k])) return -1;
+    if (buf_str(h, "],\"data_offsets\":[") || buf_u64(h, t->begin) || buf_str(h, ",") || buf_u64(h, t->end) ||
+        buf_str(h, "]}"))
+        return -1;
+    return 0;
+}
+
+int gen_sharded_build(gen_sharded *s)
+{
+    ds_list l;
+    size_t i, sh, *shard_of = NULL;
+    uint64_t total = 0, at = 0;
+    unsigned li;
+    const gen_tensor **byname = NULL;
+    buf h = {NULL, 0, 0};
+    char fname[64];
+    int r = 0;
+
+    memset(s, 0, sizeof *s);
+    memset(&l, 0, sizeof l);
+    /* model order, as the checkpoint's shards are filled */
+    r |= ds_add(&l, "model.embed_tokens.weight", GEN_BF16, 2, DS_VOCAB, DS_HIDDEN);
+    for (li = 0; li < DS_LAYERS && !r; li++) r |= ds_layer(&l, li);
+    r |= ds_add(&l, "model.norm.weight", GEN_BF16, 1, DS_HIDDEN, 0);
+    r |= ds_add(&l, "lm_head.weight", GEN_BF16, 2, DS_VOCAB, DS_HIDDEN);
+    if (!r) r |= ds_layer(&l, DS_LAYERS);
+    if (r) goto nomem;
+    s->n = l.n;
+    s->t = l.t;
+    s->names = l.pool.p;
+    for (i = 0; i < s->n; i++) s->t[i].name = s->names + s->t[i].begin;
+    for (i = 0; i < s->n; i++) total += nbytes_of(s->t[i].rank, s->t[i].shape, s->t[i].dtype);
+    s->total_size = total;
+
+    /* shard of a tensor: where its first byte falls when the data is cut in
+     * GEN_DSV3_SHARDS equal parts (no tensor is larger than a part, so none is empty) */
+    s->nshards = GEN_DSV3_SHARDS;
+    s->first = (size_t *)calloc(s->nshards + 1, sizeof *s->first);
+    s->header = (char **)calloc(s->nshards, sizeof *s->header);
+    s->header_len = (size_t *)calloc(s->nshards, sizeof *s->header_len);
+    s->file_size = (uint64_t *)calloc(s->nshards, sizeof *s->file_size);
+    shard_of = (size_t *)malloc(s->n * sizeof *shard_of);
+    byname = (const gen_tensor **)malloc(s->n * sizeof *byname);
+    if (!s->first || !s->header || !s->header_len || !s->file_size || !shard_of || !byname) goto nomem;
+    sh = 0;
+    for (i = 0; i < s->n; i++) {
+        size_t want = (size_t)(at * s->nshards / total);
+        while (sh < want) s->first[++sh] = i;
+        at += nbytes_of(s->t[i].rank, s->t[i].shape, s->t[i].dtype);
+    }
+    while (sh < s->nshards) s->first[++sh] = s->n;
+
+    for (sh = 0; sh < s->nshards; sh++) {
+        gen_tensor *t = s->t + s->first[sh];
+        size_t cnt = s->first[sh + 1] - s->first[sh];
+        uint64_t off = 0;
+        if (!cnt) {
+            fprintf(stderr, "gen: shard %zu is empty\n", sh + 1);
+            goto fail;
+        }
+        qsort(t, cnt, sizeof *t, cmp_file_order);
+        for (i = 0; i < cnt; i++) {
+            t[i].begin = off;
+            off += nbytes_of(t[i].rank, t[i].shape, t[i].dtype);
+            t[i].end = off;
+            shard_of[s->first[sh] + i] = sh;
+        }
+        h.len = 0;
+        if (buf_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}")) goto nomem;
+        for (i = 0; i < cnt; i++)
+            if (buf_str(&h, ",") || put_entry(&h, &t[i])) goto nomem;
+        if (buf_str(&h, "}")) goto nomem;
+        while (h.len % 8)
+            if (buf_str(&h, " ")) goto nomem;
+        s->header[sh] = (char *)malloc(h.len);
+        if (!s->header[sh]) goto nomem;
+        memcpy(s->header[sh], h.p, h.len);
+        s->header_len[sh] = h.len;
+        s->headers_total += h.len;
+        s->file_size[sh] = 8 + h.len + off;
+    }
+
+    /* the index: json.dumps(index, indent=2, sort_keys=True) + "\n" */
+    for (i = 0; i < s->n; i++) byname[i] = &s->t[i];
+    qsort(byname, s->n, sizeof *byname, cmp_tensor_ptr_name);
+    h.len = 0;
+    if (buf_str(&h, "{\n  \"metadata\": {\n    \"total_size\": ") || buf_u64(&h, total) ||
+        buf_str(&h, "\n  },\n  \"weight_map\": {\n"))
+        goto nomem;
+    for (i = 0; i < s->n; i++) {
+        gen_shard_name(fname, sizeof fname, shard_of[byname[i] - s->t], s->nshards);
+        if (buf_str(&h, "    \"") || buf_put(&h, byname[i]->name, byname[i]->name_len) || buf_str(&h, "\": \"") ||
+            buf_str(&h, fname) || buf_str(&h, i + 1 < s->n ? "\",\n" : "\"\n"))
+            goto nomem;
+    }
+    if (buf_str(&h, "  }\n}\n")) goto nomem;
+    s->index = h.p;
+    s->index_len = h.len;
+    free(shard_of);
+    free(byname);
+    return 0;
+nomem:
+    fprintf(stderr, "gen: out of memory\n");
+fail:
+    if (!s->t) {
+        free(l.t);
+        free(l.pool.p);
+    }
+    free(h.p);
+    free(shard_of);
+    free(byname);
+    gen_sharded_free(s);
+    return -1;
+}
+
+static int file_equals(const char *path, const char *text, size_t len)
+{
+    char *got;
+    int fd = open(path, O_RDONLY), ok = 0;
+    off_t end;
+    if (fd < 0) return 0;
+    end = lseek(fd, 0, SEEK_END);
+    got = (char *)malloc(len ? len : 1);
+    if (got && end >= 0 && (uint64_t)end == len && pread(fd, got, len, 0) == (ssize_t)len &&
+        !memcmp(got, text, len))
+        ok = 1;
+    free(got);
+    close(fd);
+    return ok;
+}
+
+int gen_sharded_write(const gen_sharded *s, const char *dir, unsigned *written)
+{
+    char path[4096], fname[64], tmp[4200];
+    size_t sh;
+    int fd;
+    *written = 0;
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        fprintf(stderr, "gen: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    for (sh = 0; sh < s->nshards; sh++) {
+        gen_shard_name(fname, sizeof fname, sh, s->nshards);
+        snprintf(path, sizeof path, "%s/%s", dir, fname);
+        if (gen_sparse_matches(path, s->header[sh], s->header_len[sh], s->file_size[sh])) continue;
+        if (gen_write_sparse(path, s->header[sh], s->header_len[sh], s->file_size[sh])) return -1;
+        ++*written;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, GEN_DSV3_INDEX);
+    if (file_equals(path, s->index, s->index_len)) return 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write_all(fd, s->index, s->index_len) || fsync(fd) || close(fd) || rename(tmp, path)) {
+        fprintf(stderr, "gen: cannot write %s: %s\n", path, strerror(errno));
+        if (fd >= 0) unlink(tmp);
+        return -1;
+    }
+    ++*written;
+    return 0;
+}
+
+/* ------------------------------------------------------------ hostile headers */
+
+const char *const gen_hostile_names[GEN_NHOSTILE] = {"deep", "flood", "keys", "escapes", "name"};
+
+#define H_TENSOR "\"t\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]"
+#define H_KEYS 1600000u
+#define H_ESCAPES 4000000u
+
+char *gen_hostile_header(int kind, size_t len, unsigned depth, size_t *count)
+{
+    buf h = {NULL, 0, 0};
+    size_t i, n = 0, room;
+    char tmp[32];
+    static const char esc[4][7] = {"\\u00e9", "\\u4e2d", "\\ud83d", "\\ude00"}; /* é, 中, then a pair */
+    if (len < 4096 || buf_reserve(&h, len + 64)) return NULL;
+    switch (kind) {
+    case GEN_H_DEEP:
+    case GEN_H_FLOOD: {
+        size_t unit = kind == GEN_H_DEEP ? 2 * (size_t)depth : 7;
+        buf_str(&h, "{" H_TENSOR ",\"x\":[");
+        room = len - h.len - 3; /* "]}}" */
+        for (n = 0; (n ? 1 : 0) + unit <= room; n++) {
+            if (n) buf_str(&h, ",");
+            if (kind == GEN_H_FLOOD) {
+                buf_str(&h, "[[],[]]");
+            } else {
+                memset(h.p + h.len, '[', depth);
+                memset(h.p + h.len + depth, ']', depth);
+                h.len += unit;
+            }
+            room -= (n ? 1 : 0) + unit;
+        }
+        buf_str(&h, "]}}");
+        break;
+    }
+    case GEN_H_KEYS:
+        buf_str(&h, "{\"__metadata__\":{");
+        room = len - h.len - sizeof "\"pad\":\"\"}," H_TENSOR "}}" + 1;
+        for (n = 0; n < H_KEYS && room >= 15; n++, room -= 15) { /* "k0000000":"v", */
+            snprintf(tmp, sizeof tmp, "\"k%07zu\":\"v\",", n);
+            buf_str(&h, tmp);
+        }
+        buf_str(&h, "\"pad\":\"");
+        memset(h.p + h.len, 'p', room);
+        h.len += room;
+        buf_str(&h, "\"}," H_TENSOR "}}");
+        break;
+    case GEN_H_ESCAPES:
+        buf_str(&h, "{\"__metadata__\":{\"e\":\"");
+        room = len - h.len - sizeof "\"}," H_TENSOR "}}" + 1;
+        for (n = 0; n < H_ESCAPES && room >= 24; n += 4, room -= 24)
+            for (i = 0; i < 4; i++) buf_put(&h, esc[i], 6);
+        memset(h.p + h.len, 'a', room);
+        h.len += room;
+        buf_str(&h, "\"}," H_TENSOR "}}");
+        break;
+    case GEN_H_NAME:
+        buf_str(&h, "{\"");
+        n = len - h.len - sizeof "\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}" + 1;
+        for (i = 0; i < n; i++) h.p[h.len + i] = (char)('a' + i % 26);
+        h.len += n;
+        buf_str(&h, "\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}");
+        break;
+    default:
+        free(h.p);
+        return NULL;
+    }
+    if (h.len > len) {
+        free(h.p);
+        return NULL;
+    }
+    memset(h.p + h.len, ' ', len - h.len);
+    *count = n;
+    return h.p;
 }
