@@ -96,10 +96,16 @@ static st_file *st__new(const st__opts *o)
     return f;
 }
 
+#define ST__POPULATE_MIN ((uint64_t)1 << 20)
+
 /* The steps after the bytes are available. Consumes f on failure. */
 static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_error *err)
 {
     st_status s = st__frame(f, o->cap, err);
+    if (s == ST_OK && f->src_kind == ST__SRC_MAP && f->map_addr && f->header_size > ST__POPULATE_MIN)
+        /* the header is read next, all of it: one call maps its pages in
+         * (from the file cache) instead of a fault per 64 KiB */
+        (void)st__os_populate(f->map_addr, (size_t)(8 + f->header_size));
     if (s == ST_OK) s = st__parse_header(f, o->flags, err);
     if (s == ST_OK) s = st__validate(f, o->flags, err);
     if (s == ST_E_HEADER_TOO_SMALL || s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH ||

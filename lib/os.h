@@ -118,6 +118,11 @@ int st__os_populate(void *addr, size_t len);
 /* Asks for huge pages on the aligned interior of a large heap block; does
  * nothing where there is no such request. */
 void st__os_advise_huge(void *p, size_t size);
+/* 1 where st__os_advise_huge can give huge pages to a heap block. */
+int st__os_huge_ok(void);
+/* Maps a fresh heap block in at once rather than page by page (a hint:
+ * nothing happens where the OS has no such request). */
+void st__os_prefault(void *p, size_t size);
 
 /* ---------------------------------------------------------------- misc */
 

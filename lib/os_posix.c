@@ -37,6 +37,9 @@
  * would raise SIGBUS. Older headers lack the name; older kernels say EINVAL. */
 #define MADV_POPULATE_READ 22
 #endif
+#if ST__LINUX && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23 /* the same for writing: zero-filled, mapped */
+#endif
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -374,6 +377,33 @@ int st__os_populate(void *addr, size_t len)
  * outside the block is affected; a refusal changes nothing. */
 #define ST__HUGE_MIN ((size_t)2 << 20)
 #define ST__HUGE_PAGE ((size_t)2 << 20)
+
+int st__os_huge_ok(void)
+{
+#if ST__LINUX && defined(MADV_HUGEPAGE)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Where a page fault is dear (a virtual machine's can cost 25 us, against 0.7 us
+ * per 4 KiB page mapped in bulk), a mid-sized heap block that the open is about
+ * to fill is mapped in one call. Older kernels refuse (EINVAL): nothing changes. */
+void st__os_prefault(void *p, size_t size)
+{
+#if ST__LINUX
+    size_t pg = st__os_page_size();
+    uintptr_t a = (uintptr_t)p, lo, hi;
+    if (!p) return;
+    lo = (a + pg - 1) & ~(uintptr_t)(pg - 1);
+    hi = (a + size) & ~(uintptr_t)(pg - 1);
+    if (hi > lo) (void)madvise((char *)p + (lo - a), (size_t)(hi - lo), MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}
 
 void st__os_advise_huge(void *p, size_t size)
 {

@@ -627,6 +627,18 @@ int st__os_populate(void *addr, size_t len)
     return ENOSYS;
 }
 
+int st__os_huge_ok(void)
+{
+    return 0; /* large pages need a privilege and a special allocation */
+}
+
+void st__os_prefault(void *p, size_t size)
+{
+    /* heap pages are committed by the heap; nothing to ask ahead */
+    (void)p;
+    (void)size;
+}
+
 void st__os_advise_huge(void *p, size_t size)
 {
     /* large pages need a privilege and a special allocation: nothing to ask */
