@@ -4,7 +4,8 @@
 #   make check      every test: gcc -Werror build, ASan+UBSan build, fuzz corpus and
 #                   regression replay, clang build, lint (pedantic, cppcheck,
 #                   clang-tidy), header as C89/C99/C++, exported symbols, install +
-#                   pkg-config, Python binding, C++ example, CMake package, man pages,
+#                   pkg-config, Python binding, Python package (check-python: pip
+#                   install ./python in a venv + pytest), C++ example, CMake package, man pages,
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
 #                   s390x (big-endian) under qemu, Windows x64 (mingw-w64 DLL and
 #                   static builds, suites and st-inspect under wine), the portable
@@ -162,6 +163,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-symbols
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory B=build/check WERROR=1 check-ecosystem
+	$(MAKE) --no-print-directory check-python
 	$(MAKE) --no-print-directory check-valgrind
 	$(MAKE) --no-print-directory check-diff
 	$(MAKE) --no-print-directory check-m32
@@ -254,6 +256,13 @@ $(B)/cpp-inspect: examples/cpp/inspect.cpp $(STATIC) $(HDR)
 .PHONY: check-ecosystem cmake-config
 check-ecosystem: lib examples $(B)/cpp-inspect
 	@sh tests/check_ecosystem.sh $(B)
+
+# The Python package (python/): pip install ./python into a fresh venv under
+# build/, offline (--no-index --no-build-isolation, the system's setuptools),
+# then its pytest suite against the installed copy (tests/check_python.sh).
+.PHONY: check-python
+check-python:
+	@sh tests/check_python.sh build/python-venv
 
 # ---------------------------------------------------------------- lint
 # check-lint: the library, suites and examples built with -std=c99 -pedantic
