@@ -16,6 +16,7 @@
 #   make windows    the Windows x64 DLL, static library and programs, in build/windows/
 #   make fuzz       libFuzzer for FUZZ_TIME seconds (fuzz-index, fuzz-reader,
 #                   fuzz-write: the other targets);  make bench: the benchmark
+#                   (then make bench-python: the Python package against numpy.fromfile)
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
 PREFIX     ?= /usr/local
@@ -579,9 +580,17 @@ $(B)/bench/bench: $(BENCH_SRCS) $(BENCH_HDRS) $(STATIC) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(BENCH_DEFS) -o $@ $(BENCH_SRCS) $(STATIC) -lm $(LDFLAGS_ALL)
 
-.PHONY: bench
+.PHONY: bench bench-python
 bench: $(B)/bench/bench
 	$(B)/bench/bench $(BENCH_ARGS) $(B)/bench
+	$(MAKE) --no-print-directory bench-python
+
+# The Python package: load_file of a 1 GiB BF16 file against numpy.fromfile
+# of the same bytes, warm and cold, each run a fresh process (python/bench/).
+BENCH_PY_ARGS ?=
+bench-python:
+	@sh tests/check_python.sh --install-only build/python-venv
+	build/python-venv/bin/python python/bench/bench_load.py $(BENCH_PY_ARGS)
 
 # ---------------------------------------------------------------- install
 safetensors.pc: safetensors.pc.in $(HDR)

@@ -3,10 +3,13 @@
 # installs it -- pip install ./python into a fresh venv, offline, with the
 # system's setuptools -- and runs its pytest suite (python/tests) against the
 # installed copy, which must load the libsafetensors.so.0 built into it.
-# Usage: tests/check_python.sh [VENV_DIR]   (default build/python-venv)
+# Usage: tests/check_python.sh [--install-only] [VENV_DIR]   (default build/python-venv)
+#   --install-only  make the venv and install, no tests (make bench-python)
 # Fails, saying why, when a tool it needs is missing; torch tests are skipped
 # with a printed reason when torch is not installed.
 set -u
+install_only=0
+if [ "${1:-}" = --install-only ]; then install_only=1; shift; fi
 VENV=${1:-build/python-venv}
 fail() { echo "check-python: FAIL: $*" >&2; exit 1; }
 
@@ -22,7 +25,7 @@ done
 "$py" -m pip --version >/dev/null 2>&1 || fail "$py has no pip (Debian: apt-get install -y python3-pip)"
 "$py" -c 'import setuptools, wheel' >/dev/null 2>&1 \
     || fail "$py lacks setuptools or wheel (Debian: apt-get install -y python3-setuptools python3-wheel)"
-"$py" -c 'import pytest' >/dev/null 2>&1 || fail "$py has no pytest (Debian: apt-get install -y python3-pytest)"
+[ $install_only = 1 ] || "$py" -c 'import pytest' >/dev/null 2>&1 || fail "$py has no pytest (Debian: apt-get install -y python3-pytest)"
 command -v "${CC:-cc}" >/dev/null 2>&1 || fail "no C compiler (${CC:-cc})"
 [ -f /usr/include/jsmn.h ] || echo '#include <jsmn.h>' | "${CC:-cc}" -E - >/dev/null 2>&1 \
     || fail "no <jsmn.h> (Debian: apt-get install -y libjsmn-dev)"
@@ -42,6 +45,7 @@ case $lib in
     */site-packages/safetensors_c/libsafetensors.so.0) echo "check-python: installed; loads $lib" ;;
     *) fail "the installed package loads $lib, not its own libsafetensors.so.0" ;;
 esac
+[ $install_only = 1 ] && exit 0
 if "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
     echo "check-python: torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'): torch tests run"
 else
