@@ -340,3 +340,12 @@ def test_pathlike_filename(sample):
     import pathlib  # pylint: disable=import-outside-toplevel
     path, arrays = sample
     np.testing.assert_array_equal(load_file(pathlib.Path(path))["a"], arrays["a"])
+
+
+def test_open_errors_use_the_errno_class(sample):
+    path, _ = sample
+    with pytest.raises(NotADirectoryError) as e:
+        safe_open(os.path.join(path, "x.safetensors"), "np")
+    assert isinstance(e.value, OSError)
+    with pytest.raises(FileNotFoundError):
+        safe_open(path + ".missing", "np")
