@@ -349,3 +349,16 @@ def test_open_errors_use_the_errno_class(sample):
     assert isinstance(e.value, OSError)
     with pytest.raises(FileNotFoundError):
         safe_open(path + ".missing", "np")
+
+
+def test_full_copy_mixed_dtypes_one_buffer(writer):
+    a = np.arange(5, dtype="<i2")
+    p = writer(build([("a", "I16", [5], a.tobytes()), ("h", "BF16", [2], bf16([1.0, 3.0])),
+                      ("z", "F32", [0], b"")], align=1))
+    for kw in ({"copy": True}, {"backend": "pread"}):
+        got = load_file(p, fallback="float32", **kw)
+        assert list(got) == ["a", "h", "z"]
+        np.testing.assert_array_equal(got["a"], a)
+        assert got["h"].tolist() == [1.0, 3.0] and got["z"].shape == (0,)
+        got["a"][0] = 9  # writable, and not shared with another tensor
+        assert got["h"].tolist() == [1.0, 3.0]
