@@ -31,7 +31,7 @@ command -v "${CC:-cc}" >/dev/null 2>&1 || fail "no C compiler (${CC:-cc})"
     || fail "no <jsmn.h> (Debian: apt-get install -y libjsmn-dev)"
 
 echo "check-python: $py ($("$py" -c 'import sys; print(sys.version.split()[0])')), fresh venv in $VENV"
-rm -rf "$VENV"
+rm -rf "$VENV" python/build python/safetensors_c.egg-info  # no stale build output in the wheel
 "$py" -m venv --system-site-packages "$VENV" || fail "python3 -m venv $VENV"
 # offline: no index, no build isolation (the system's setuptools build it)
 if ! PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q --no-index \
