@@ -362,3 +362,29 @@ def test_full_copy_mixed_dtypes_one_buffer(writer):
         assert got["h"].tolist() == [1.0, 3.0] and got["z"].shape == (0,)
         got["a"][0] = 9  # writable, and not shared with another tensor
         assert got["h"].tolist() == [1.0, 3.0]
+
+
+def test_ml_dtypes_plumbing_with_a_stand_in(writer, monkeypatch):
+    """Without the real ml_dtypes (Debian 12 has none): a stand-in module whose
+    types have the right widths shows that BF16 and F8 take ml_dtypes' types,
+    zero-copy, when the module is importable. (Values are not checked: the
+    stand-in's types are not bfloat16.)"""
+    import sys  # pylint: disable=import-outside-toplevel
+    import types  # pylint: disable=import-outside-toplevel
+    from safetensors_c import _core  # pylint: disable=import-outside-toplevel
+    fake = types.ModuleType("ml_dtypes")
+    fake.bfloat16 = np.float16
+    fake.float8_e4m3fn = np.int8
+    if not ml_dtypes_available():
+        monkeypatch.setitem(sys.modules, "ml_dtypes", fake)
+        monkeypatch.setattr(_core, "_ml_dtypes_state", [])
+        want_bf16, want_f8 = np.dtype(np.float16), np.dtype(np.int8)
+    else:
+        import ml_dtypes  # pylint: disable=import-outside-toplevel
+        want_bf16, want_f8 = np.dtype(ml_dtypes.bfloat16), np.dtype(ml_dtypes.float8_e4m3fn)
+    p = writer(build([("h", "BF16", [2], bf16([1.0, 2.0])), ("e", "F8_E4M3", [2], b"\x38\xc0")]))
+    got = load_file(p)
+    assert got["h"].dtype == want_bf16 and got["e"].dtype == want_f8
+    assert not got["h"].flags.owndata  # a view of the file
+    with pytest.raises(SafetensorError):  # F6: no ml_dtypes type is used
+        safetensors_c.numpy_dtype("F6_E2M3")
