@@ -1,7 +1,6 @@
-"""The engine of safetensors_c: errors, handles, safe_open, slices, the
-writer, serialize / deserialize. Framework specifics (numpy, torch) are small
-tables and converters at the end of this file; the public modules
-(safetensors_c, .numpy, .torch) only re-export and wrap.
+"""The engine of safetensors_c: errors, dtype tables (numpy, torch), the
+owners of C handles, safe_open and its slices, serialize / deserialize. The
+public modules (safetensors_c, .numpy, .torch) re-export and wrap these.
 """
 # pylint: disable=invalid-name,too-many-arguments,too-many-lines
 
@@ -344,7 +343,7 @@ def _buffer_address(data) -> Tuple[int, int, Any]:
 
 class _ReaderSource:
     """st_reader callbacks over a Python object: a file-like object with
-    seek/read (or readinto), or a callable fn(offset, size) -> bytes. An
+    seek/read, or a callable fn(offset, size) -> bytes. An
     exception in the callback fails the call with EIO and is re-raised by
     the Python call that asked, as the cause of the error."""
 
