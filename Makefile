@@ -4,7 +4,8 @@
 #   make check      every test: gcc -Werror build, ASan+UBSan build, fuzz corpus and
 #                   regression replay, clang build, lint (pedantic, cppcheck,
 #                   clang-tidy), header as C89/C99/C++, exported symbols, install +
-#                   pkg-config, Python binding, C++ example, CMake package, man pages,
+#                   pkg-config, Python binding, Python package (check-python: pip
+#                   install ./python in a venv + pytest), C++ example, CMake package, man pages,
 #                   valgrind, differential test against a model of FORMAT.md, gcc -m32,
 #                   s390x (big-endian) under qemu, Windows x64 (mingw-w64 DLL and
 #                   static builds, suites and st-inspect under wine), the portable
@@ -15,6 +16,7 @@
 #   make windows    the Windows x64 DLL, static library and programs, in build/windows/
 #   make fuzz       libFuzzer for FUZZ_TIME seconds (fuzz-index, fuzz-reader,
 #                   fuzz-write: the other targets);  make bench: the benchmark
+#                   (then make bench-python: the Python package against numpy.fromfile)
 #   make install    PREFIX=/usr/local DESTDIR=  (uninstall: same variables)
 
 PREFIX     ?= /usr/local
@@ -162,6 +164,7 @@ check: check-deps
 	$(MAKE) --no-print-directory check-symbols
 	$(MAKE) --no-print-directory check-install
 	$(MAKE) --no-print-directory B=build/check WERROR=1 check-ecosystem
+	$(MAKE) --no-print-directory check-python
 	$(MAKE) --no-print-directory check-valgrind
 	$(MAKE) --no-print-directory check-diff
 	$(MAKE) --no-print-directory check-m32
@@ -255,6 +258,13 @@ $(B)/cpp-inspect: examples/cpp/inspect.cpp $(STATIC) $(HDR)
 .PHONY: check-ecosystem cmake-config
 check-ecosystem: lib examples $(B)/cpp-inspect
 	@sh tests/check_ecosystem.sh $(B)
+
+# The Python package (python/): pip install ./python into a fresh venv under
+# build/, offline (--no-index --no-build-isolation, the system's setuptools),
+# then its pytest suite against the installed copy (tests/check_python.sh).
+.PHONY: check-python
+check-python:
+	@sh tests/check_python.sh build/python-venv
 
 # ---------------------------------------------------------------- lint
 # check-lint: the library, suites and examples built with -std=c99 -pedantic
@@ -594,9 +604,17 @@ $(B)/bench/bench: $(BENCH_SRCS) $(BENCH_HDRS) $(STATIC) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(BENCH_DEFS) -o $@ $(BENCH_SRCS) $(STATIC) -lm $(LDFLAGS_ALL)
 
-.PHONY: bench
+.PHONY: bench bench-python
 bench: $(B)/bench/bench
 	$(B)/bench/bench $(BENCH_ARGS) $(B)/bench
+	$(MAKE) --no-print-directory bench-python
+
+# The Python package: load_file of a 1 GiB BF16 file against numpy.fromfile
+# of the same bytes, warm and cold, each run a fresh process (python/bench/).
+BENCH_PY_ARGS ?=
+bench-python:
+	@sh tests/check_python.sh --install-only build/python-venv
+	build/python-venv/bin/python python/bench/bench_load.py $(BENCH_PY_ARGS)
 
 # ---------------------------------------------------------------- install
 safetensors.pc: safetensors.pc.in $(HDR)

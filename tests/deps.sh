@@ -27,6 +27,11 @@ if [ "$want" = check ]; then
     command -v c++ >/dev/null 2>&1 || need g++
     command -v python3 >/dev/null 2>&1 || need python3
     need python3-numpy # the Python binding's tests (for Debian's /usr/bin/python3)
+    # make check-python: pip install ./python into a venv, offline, and pytest;
+    # python3-torch runs the torch tests (about 140 MB to download, 600 MB
+    # installed, under 2 minutes; without it they are skipped with a reason)
+    need python3-venv; need python3-pip; need python3-setuptools; need python3-wheel
+    need python3-pytest; need python3-torch
     need cmake         # the CMake package test, check-vendor (CMakeLists.txt)
     command -v groff >/dev/null 2>&1 || command -v mandoc >/dev/null 2>&1 || need groff-base
     need clang              # the clang build and the libFuzzer run
