@@ -68,6 +68,26 @@ static void *st__std_realloc(void *ctx, void *p, size_t old_size, size_t new_siz
             st__os_prefault((char *)q + old_size, new_size - old_size);
         return q;
     }
+    if (st__is_big(old_size) && st__is_big(new_size)) {
+        /* an aligned block grows or shrinks where realloc can move its pages
+         * (mremap) rather than copy them; the bytes then shift by less than
+         * 2 MiB to the new alignment */
+        unsigned char *raw, *nraw;
+        size_t off, noff, total = new_size + 2 * ST__BIG + sizeof(void *), span;
+        uintptr_t a;
+        if (total < new_size) return NULL;
+        memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
+        off = (size_t)((unsigned char *)p - raw);
+        nraw = (unsigned char *)realloc(raw, total);
+        if (!nraw) return NULL;
+        a = ((uintptr_t)nraw + sizeof(void *) + ST__BIG - 1) & ~(uintptr_t)(ST__BIG - 1);
+        noff = (size_t)(a - (uintptr_t)nraw);
+        if (noff != off) memmove(nraw + noff, nraw + off, old_size < new_size ? old_size : new_size);
+        memcpy(nraw + noff - sizeof(void *), &nraw, sizeof nraw);
+        span = (new_size + ST__BIG - 1) & ~(ST__BIG - 1);
+        st__os_advise_huge(nraw + noff, span);
+        return nraw + noff;
+    }
     /* into or out of an aligned block: a new block and a copy */
     q = st__std_malloc(NULL, new_size);
     if (!q) return NULL;
