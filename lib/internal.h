@@ -115,7 +115,8 @@ void st__random_key(st__key128 *key);
 
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
-    uint64_t *slots;    /* cap entries: 0 = empty, else hash tag << 32 | (index + 1) */
+    uint64_t *slots;    /* cap entries: 0 = empty, else low 32 bits of the hash << 32 |
+                           (index + 1); the home position is the hash's low bits */
     size_t cap;         /* power of two */
     size_t count;
     int direct;         /* names are stable, NUL-terminated and hold no NUL */
@@ -154,6 +155,10 @@ static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
     (void)hv;
 #endif
 }
+/* The records were reordered: the one at index i is now at perm[i]. Moves no
+ * slot and hashes nothing; a direct table's names (h->names) are the caller's
+ * to reorder. */
+void st__hash_renumber(st__hash *h, const uint32_t *perm);
 /* Index of the record named (name, len), or -1. */
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len);

@@ -1149,6 +1149,89 @@ static void test_subdirectory_and_many(void **state)
     free(dir);
 }
 
+/* An index of many entries, names in a scrambled order over shards that come
+ * in runs and alternate: the name table sized up front and grown (compact JSON
+ * has more pairs than the size hint assumes), the sort by shard then name, the
+ * shard paths each counted once, and every name found. */
+static void check_many(size_t count, size_t nshards, int runs, const char *sep)
+{
+    char *dir = new_tmpdir(), *idx, name[48];
+    size_t i, n = 0, cap = count * 64 + 64;
+    st_model *m;
+    uint64_t prev_shard = 0;
+    idx = malloc(cap);
+    assert_non_null(idx);
+    n += (size_t)sprintf(idx + n, "{\"weight_map\":{");
+    for (i = 0; i < count; i++) {
+        size_t k = (i * 7919) % count; /* every k once: 7919 is prime, count is not its multiple */
+        size_t sh = runs ? k * nshards / count : k % nshards;
+        n += (size_t)sprintf(idx + n, "%s\"t%06zu\":%s\"s%zu.safetensors\"", i ? "," : "", k,
+                             sep, sh);
+    }
+    sprintf(idx + n, "}}");
+    write_text(dir, INDEX, idx);
+    m = open_ok(dir, NULL);
+    assert_int_equal(st_model_tensor_count(m), count);
+    assert_int_equal(st_model_shard_count(m), nshards);
+    for (i = 0; i < count; i++) {
+        const st_model_entry *e = st_model_entry_at(m, i);
+        size_t k = (size_t)atol(e->name + 1);
+        char want[48];
+        sprintf(want, "s%zu.safetensors", runs ? k * nshards / count : k % nshards);
+        assert_string_equal(st_model_shard_name(m, e->shard), want);
+        assert_int_equal(e->index, i);
+        if (i) {
+            /* model order: shards in order, names ascending within one */
+            assert_true(e->shard >= prev_shard);
+            if (e->shard == prev_shard)
+                assert_true(strcmp(st_model_entry_at(m, i - 1)->name, e->name) < 0);
+        }
+        prev_shard = e->shard;
+        sprintf(name, "t%06zu", i);
+        e = st_model_find(m, name);
+        assert_non_null(e);
+        assert_string_equal(e->name, name);
+        assert_ptr_equal(st_model_entry_at(m, e->index), e);
+    }
+    assert_null(st_model_find(m, "t"));
+    st_model_close(m);
+    free(idx);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_many_entries(void **state)
+{
+    (void)state;
+    check_many(20000, 7, 1, "");      /* runs, compact: more pairs than the hint */
+    check_many(20000, 7, 0, " ");     /* alternating shards */
+    check_many(5000, 1, 1, "\n  ");  /* one shard */
+    check_many(3, 2, 0, "");
+    /* a duplicate far from the first, after the table has grown */
+    {
+        char *dir = new_tmpdir(), *idx = malloc(20000 * 40 + 64), *p;
+        st_model *m = (st_model *)1;
+        st_error e;
+        size_t i, n = 0;
+        assert_non_null(idx);
+        n += (size_t)sprintf(idx + n, "{\"weight_map\":{");
+        for (i = 0; i < 20000; i++)
+            n += (size_t)sprintf(idx + n, "%s\"t%zu\":\"s.safetensors\"", i ? "," : "",
+                                 i == 19999 ? (size_t)17 : i);
+        sprintf(idx + n, "}}");
+        write_text(dir, INDEX, idx);
+        p = path_of(dir, INDEX);
+        expect_status("duplicate", st_model_open(&m, p, NULL, &e), &e, ST_E_DUPLICATE);
+        assert_null(m);
+        expect_in("duplicate", e.message, "\"t17\" is listed twice");
+        assert_int_equal(e.offset, (uint64_t)(strstr(idx, ",\"t17\":\"s.safetensors\"}") - idx) + 1);
+        free(p);
+        free(idx);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
 /* ---------------------------------------------------------------- options */
 
 static void bad_open(const char *what, const char *path, const st_model_options *o,
@@ -1521,6 +1604,7 @@ int main(void)
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_non_ascii_names),
         cmocka_unit_test(test_subdirectory_and_many),
+        cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_threads_failing_shard),
