@@ -71,6 +71,33 @@ void st__arena_free_all(st__arena *ar);
 size_t st__arena_bytes(const st__arena *ar);
 extern const st_allocator st__default_allocator;
 
+/* A cache of freed blocks in front of an allocator, for handles opened one
+ * after another (the shards of a model): a block of 4 KiB to 2 MiB that a
+ * handle frees is kept, at most 32 blocks and 8 MiB in all, and serves the
+ * next request it fits (wasting at most about half of it). Each open of a
+ * similar file then reuses the last one's memory instead of pages the C
+ * library has just given back to the OS and must map and fault in again.
+ * Thread-safe (a lock of its own). */
+#define ST__CACHE_MIN ((size_t)4096)
+#define ST__CACHE_MAX_BLOCK ((size_t)2 << 20)
+#define ST__CACHE_MAX_HELD ((size_t)8 << 20)
+#define ST__CACHE_BLOCKS 32u
+struct st__os_lock;
+typedef struct st__cache {
+    st_allocator base; /* where blocks come from and finally go */
+    struct st__os_lock *lock;
+    void *blocks[ST__CACHE_BLOCKS]; /* kept blocks (their capacity in front) */
+    unsigned n;
+    size_t held; /* their capacities in all */
+} st__cache;
+/* 0, or an errno value (the lock could not be made). */
+int st__cache_init(st__cache *c, const st_allocator *base);
+/* The hook that allocates through c (ctx = c). */
+void st__cache_allocator(st__cache *c, st_allocator *out);
+/* Gives every kept block back to the base allocator; every block from c must
+ * have been freed. */
+void st__cache_close(st__cache *c);
+
 /* Options shared by the open and write calls (open.c): a max_header_size
  * (0 keeps *cap; above ST_MAX_HEADER_SIZE_LIMIT is ST_E_INVALID_ARGUMENT) and
  * an allocator hook (NULL keeps *out; a missing function is

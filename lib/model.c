@@ -314,6 +314,7 @@ static void st__model_free(st_model *m)
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
     st__free(&a, m->meta, m->meta_cap * sizeof *m->meta);
     st__arena_free_all(&m->arena);
+    st__cache_close(&m->cache);
     st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
 }
@@ -477,11 +478,12 @@ static st_model *st__model_new(const st_model_options *opts, uint32_t *flags_out
     m->arena.alloc = &m->alloc;
     m->arena.block_size = 4096;
     m->fopts = fo;
-    m->fopts.allocator = &m->alloc;
+    m->fopts.allocator = &m->shard_alloc;
     m->max_open = max_open;
     m->follow_symlinks = (flags & ST_MODEL_FOLLOW_SYMLINKS) != 0;
     st__random_key(&m->key);
-    if (st__os_lock_new(&m->alloc, &m->lock) != 0) {
+    st__cache_allocator(&m->cache, &m->shard_alloc);
+    if (st__cache_init(&m->cache, &m->alloc) != 0 || st__os_lock_new(&m->alloc, &m->lock) != 0) {
         st__model_free(m);
         *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
         return NULL;

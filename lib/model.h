@@ -36,7 +36,11 @@ struct st_model {
     const char *root;
     size_t root_len;
     const char *single;
-    st_open_options fopts; /* for every shard; allocator points at alloc */
+    st_open_options fopts; /* for every shard; allocator points at shard_alloc */
+    /* shards allocate through a cache in front of alloc: a shard closed (or
+     * evicted) leaves its blocks for the next one to open */
+    st__cache cache;
+    st_allocator shard_alloc;
     int has_storage;             /* st_model_open_storage: shards through readers */
     /* the index's "metadata" object: keys decoded, string values decoded,
      * other values as their JSON text (arena) */

@@ -1508,6 +1508,111 @@ static void fa_free(void *ctx, void *p, size_t n)
     free(p);
 }
 
+/* Allocations of 4 KiB or more, counted (and every block given back). */
+typedef struct calloc_count {
+    long large;
+    long live;
+    long long bytes;
+    pthread_mutex_t mu;
+} calloc_count;
+
+static void cc_note(calloc_count *a, size_t n, long live, long long bytes)
+{
+    pthread_mutex_lock(&a->mu);
+    if (n >= 4096) a->large++;
+    a->live += live;
+    a->bytes += bytes;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void *cc_malloc(void *ctx, size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p) cc_note((calloc_count *)ctx, n, 1, (long long)n);
+    return p;
+}
+
+static void *cc_realloc(void *ctx, void *p, size_t old, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q) cc_note((calloc_count *)ctx, n > old ? n : 0, 0, (long long)n - (long long)old);
+    return q;
+}
+
+static void cc_free(void *ctx, void *p, size_t n)
+{
+    if (!p) return;
+    cc_note((calloc_count *)ctx, 0, -1, -(long long)n);
+    free(p);
+}
+
+/* Shards opened one after another reuse the blocks of the shard closed before
+ * them: after the first, opening a shard of the same shape asks the caller's
+ * allocator for no block of 4 KiB or more. */
+static void test_scratch_reuse(void **state)
+{
+    enum { NSH = 4, NT = 300 };
+    char *dir = new_tmpdir(), *idx = malloc(NSH * NT * 64 + 64), files[NSH][32];
+    static char store[NSH][NT][16];
+    const char *names[NT];
+    calloc_count a;
+    st_allocator al = {cc_malloc, cc_realloc, cc_free, NULL};
+    st_open_options fo = ST_OPEN_OPTIONS_INIT;
+    st_model_options o = ST_MODEL_OPTIONS_INIT;
+    st_model *m;
+    size_t i, k, n = 0;
+    uint32_t max_open;
+    (void)state;
+    assert_non_null(idx);
+    n += (size_t)sprintf(idx + n, "{\"weight_map\": {");
+    for (k = 0; k < NSH; k++) {
+        sprintf(files[k], "model-%05zu-of-%05d.safetensors", k + 1, NSH);
+        for (i = 0; i < NT; i++) {
+            sprintf(store[k][i], "s%zu.t%03zu", k, i);
+            names[i] = store[k][i];
+            n += (size_t)sprintf(idx + n, "%s\"%s\": \"%s\"", n > 16 ? ", " : "", names[i],
+                                 files[k]);
+        }
+        write_shard(dir, files[k], names, NT);
+    }
+    sprintf(idx + n, "}}");
+    write_text(dir, INDEX, idx);
+    for (max_open = 1; max_open <= 2; max_open++) {
+        memset(&a, 0, sizeof a);
+        pthread_mutex_init(&a.mu, NULL);
+        al.ctx = &a;
+        fo.allocator = &al;
+        o.file_options = &fo;
+        o.max_open_shards = max_open;
+        m = open_ok(dir, &o);
+        for (k = 0; k < NSH; k++) {
+            const st_file *f = NULL;
+            st_error e;
+            long before = a.large;
+            expect_status("acquire", st_model_acquire(m, k, &f, &e), &e, ST_OK);
+            verify_tensor(f, store[k][NT / 2]);
+            st_model_release(m, k);
+            if (k == 0) {
+                assert_true(a.large > before); /* the first open allocates */
+            } else if (k >= max_open) {
+                /* an evicted shard's blocks serve this one */
+                if (a.large != before) {
+                    print_error("max_open %u, shard %zu: %ld new blocks of 4 KiB or more\n",
+                                (unsigned)max_open, k, a.large - before);
+                    fail();
+                }
+            }
+        }
+        st_model_close(m);
+        assert_int_equal(a.live, 0);
+        assert_int_equal(a.bytes, 0);
+        pthread_mutex_destroy(&a.mu);
+    }
+    free(idx);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Fails allocation k for k = 1, 2, ... until an open needs no more: each
  * failure must be ST_E_NOMEM and leave nothing allocated. acquire_all: also
  * acquire every shard (and count those allocations). */
@@ -1609,6 +1714,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_threads_failing_shard),
         cmocka_unit_test(test_failing_allocator),
+        cmocka_unit_test(test_scratch_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
