@@ -314,6 +314,7 @@ static void st__model_free(st_model *m)
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
     st__free(&a, m->meta, m->meta_cap * sizeof *m->meta);
     st__arena_free_all(&m->arena);
+    st__free(&a, m->text, m->text_alloc);
     st__cache_close(&m->cache);
     st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
@@ -395,9 +396,9 @@ static st_status st__open_index(st_model *m, const char *path, uint64_t cap, st_
     if (s != ST_OK) return s;
     s = st__model_read_index(m, path, cap, &text, &len, &alloc_len, err);
     if (s != ST_OK) return s;
-    s = st__model_parse_index(m, text, len, slash ? slash + 1 : path, err);
-    st__free(&m->alloc, text, alloc_len);
-    return s;
+    m->text = text; /* the model's from now on: tensor names point into it */
+    m->text_alloc = alloc_len;
+    return st__model_parse_index(m, len, slash ? slash + 1 : path, err);
 }
 
 /* Checks the shard options once, up front, by opening the smallest valid file
@@ -598,8 +599,9 @@ st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
     m->fopts.flags &= ~(uint32_t)ST_OPEN_READ; /* a source option: readers have none */
     s = st__model_read_index_storage(m, index_name, cap, &text, &len, &alloc_len, err);
     if (s == ST_OK) {
-        s = st__model_parse_index(m, text, len, index_name, err);
-        st__free(&m->alloc, text, alloc_len);
+        m->text = text;
+        m->text_alloc = alloc_len;
+        s = st__model_parse_index(m, len, index_name, err);
     }
     if (s != ST_OK) {
         st__model_free(m);

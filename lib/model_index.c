@@ -213,8 +213,12 @@ static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t k
      * sort without hashing it again; the slot's cache miss overlaps the copy */
     hv = st__siphash(&m->key, k, kn);
     st__hash_prefetch(&m->names, hv);
-    name = st__model_strdup(&m->arena, k, kn);
-    if (!name) return st__nomem(c);
+    if (k >= c->js && k < c->js + c->len) {
+        name = k; /* written without escapes: kept in the index's text */
+    } else {
+        name = st__model_strdup(&m->arena, k, kn); /* decoded in scratch space */
+        if (!name) return st__nomem(c);
+    }
     idx = m->nentries;
     e = &m->entries[idx];
     e->name = name;
@@ -460,6 +464,13 @@ st_status st__model_finish_entries(st_model *m, st_error *err)
         }
         return ST_OK;
     }
+    /* every name is NUL-terminated now: the table becomes direct */
+    m->names.names = (const char **)st__malloc(&m->alloc, n * sizeof *m->names.names);
+    if (!m->names.names) {
+        st__free(&m->alloc, perm, n * sizeof *perm);
+        goto nomem;
+    }
+    m->names.names_cap = n;
     for (i = 0; i < n; i++) {
         st_model_entry *e = &m->entries[i];
         perm[e->index] = (uint32_t)i;
@@ -467,7 +478,8 @@ st_status st__model_finish_entries(st_model *m, st_error *err)
         m->names.names[i] = e->name;
     }
     st__hash_renumber(&m->names, perm);
-    st__free(&m->alloc, perm, (n ? n : 1) * sizeof *perm);
+    m->names.direct = 1;
+    st__free(&m->alloc, perm, n * sizeof *perm);
     return ST_OK;
 nomem:
     return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory indexing the model");
@@ -495,9 +507,9 @@ static size_t st__pairs_hint(const char *js, size_t n)
 
 /* Parses the index text js[0..n) into the model's entries and shards. Error
  * offsets are offsets in the index file. */
-st_status st__model_parse_index(st_model *m, const char *js, size_t n, const char *label,
-                                 st_error *err)
+st_status st__model_parse_index(st_model *m, size_t n, const char *label, st_error *err)
 {
+    const char *js = m->text;
     st__ctx c;
     st_file dummy; /* json.c reads header_size from the handle (to tell a NUL) */
     st_error e;
@@ -525,10 +537,10 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
     nul = n ? memchr(js, 0, n) : NULL;
     c.len = nul ? (size_t)((const char *)nul - js) : n;
     hint = st__pairs_hint(js, c.len);
-    /* names take less than a third of the text */
-    m->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
 
-    if (!st__hash_init(&m->names, c.a, hint, 1) || !st__hash_init(&m->shard_names, c.a, 16, 0) ||
+    /* names are compared through the entries while they are not yet ended
+     * by a NUL; the table becomes direct once they are (finish_entries) */
+    if (!st__hash_init(&m->names, c.a, hint, 0) || !st__hash_init(&m->shard_names, c.a, 16, 0) ||
         (hint && !st__grow(&c, (void **)&m->entries, &m->entries_cap, sizeof *m->entries, hint)))
         st__nomem(&c);
     else if (st__tokenize(&c) && st__index_top(&c, m) && c.len < n)
@@ -546,6 +558,14 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
         st__model_prefix(&e, "index \"%s\": ", q);
         if (err) *err = e;
         return s;
+    }
+    {
+        uint64_t i;
+        for (i = 0; i < m->nentries; i++) {
+            const st_model_entry *en = &m->entries[i];
+            if (en->name >= js && en->name < js + n)
+                m->text[(size_t)(en->name - js) + (size_t)en->name_len] = '\0'; /* its quote */
+        }
     }
     return st__model_finish_entries(m, err);
 }

@@ -1207,6 +1207,29 @@ static void test_many_entries(void **state)
     check_many(20000, 7, 0, " ");     /* alternating shards */
     check_many(5000, 1, 1, "\n  ");  /* one shard */
     check_many(3, 2, 0, "");
+    /* names with escapes (decoded into memory of their own) beside names kept
+     * in the index's text: each one a C string of its own length */
+    {
+        static const char *const want[] = {"a\"b", "ab", "plain", "z\\"};
+        char *dir = new_tmpdir();
+        st_model *m;
+        size_t i;
+        write_text(dir, INDEX,
+                   "{\"weight_map\": {\"plain\": \"s.safetensors\", \"a\\u0062\": "
+                   "\"s.safetensors\", \"a\\\"b\": \"t.safetensors\", \"z\\\\\": \"s.safetensors\"}}");
+        m = open_ok(dir, NULL);
+        assert_int_equal(st_model_tensor_count(m), 4);
+        for (i = 0; i < 4; i++) {
+            const st_model_entry *e = st_model_find(m, want[i]);
+            assert_non_null(e);
+            assert_string_equal(e->name, want[i]);
+            assert_int_equal(strlen(e->name), e->name_len);
+        }
+        assert_null(st_model_find(m, "plain\""));
+        st_model_close(m);
+        rm_rf(dir);
+        free(dir);
+    }
     /* a duplicate far from the first, after the table has grown */
     {
         char *dir = new_tmpdir(), *idx = malloc(20000 * 40 + 64), *p;
