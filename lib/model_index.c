@@ -162,7 +162,38 @@ static const char *st__unsafe_path(const char *s, size_t n)
 typedef struct st__wm {
     st_model *m;
     int64_t last;
+    /* The last entry's name goes into the name table one pair later, so that
+     * its slot, prefetched when it was hashed, has come into the cache. Every
+     * schema error puts it in first: a duplicate still wins over any error
+     * that comes after it in the index. */
+    int pending;
+    uint64_t p_hv;
+    size_t p_kpos;
 } st__wm;
+
+/* Puts the pending entry into the name table: 0 after an error (a duplicate
+ * is a schema error: the walk goes on), else 1. */
+static int st__wm_flush(st__ctx *c, st__wm *w)
+{
+    st_model *m = w->m;
+    const st_model_entry *e;
+    uint32_t dup = 0;
+    int ins;
+    char q[64];
+    if (!w->pending) return 1;
+    w->pending = 0;
+    e = &m->entries[m->nentries - 1];
+    ins = st__hash_insert_hv(&m->names, c->a, &m->key, m, st__model_entry_name, e->name,
+                             (size_t)e->name_len, w->p_hv, (uint32_t)(m->nentries - 1), &dup);
+    if (ins < 0) return st__nomem(c);
+    if (ins == 0) {
+        st__schema_fail(c, ST_E_DUPLICATE, w->p_kpos, e->name, (size_t)e->name_len,
+                        "weight_map: tensor \"%s\" is listed twice",
+                        st__quote(q, sizeof q, e->name, (size_t)e->name_len));
+        return 0;
+    }
+    return 1;
+}
 
 static int st__add_shard(st__ctx *c, st_model *m, const char *s, size_t sn, uint64_t *out)
 {
@@ -189,6 +220,7 @@ static int st__add_shard(st__ctx *c, st_model *m, const char *s, size_t sn, uint
 }
 
 /* One "tensor": "shard" pair of the weight map; the cursor is after the ':'. */
+/* One "tensor": "shard" pair of the weight map; the cursor is after the ':'. */
 static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t kpos)
 {
     st_model *m = w->m;
@@ -197,10 +229,15 @@ static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t k
     const char *s, *why, *name;
     size_t sn, vpos;
     uint64_t idx, shard = 0, hv;
-    uint32_t dup = 0;
-    int ins;
     char q[64], q2[64];
-    if (memchr(k, '\0', kn)) {
+    int in_text = k >= c->js && k < c->js + c->len;
+    /* each name is hashed once: the table grows and is renumbered after the
+     * sort without hashing it again */
+    hv = st__siphash(&m->key, k, kn);
+    st__hash_prefetch(&m->names, hv);
+    if (!st__wm_flush(c, w)) return c->failed ? 0 : st__check_value(c, 2);
+    /* a NUL can only come from a \u0000 escape, so only a decoded name holds one */
+    if (!in_text && memchr(k, '\0', kn)) {
         st__schema_fail(c, ST_E_NAME, kpos, k, kn,
                         "weight_map: tensor name \"%s\" contains a NUL character (\\u0000)",
                         st__quote(q, sizeof q, k, kn));
@@ -209,36 +246,26 @@ static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t k
     if (m->nentries >= UINT32_MAX - 1) return st__nomem(c);
     if (!st__grow(c, (void **)&m->entries, &m->entries_cap, sizeof *m->entries, m->nentries + 1))
         return 0;
-    /* each name is hashed once: the table grows and is renumbered after the
-     * sort without hashing it again; the slot's cache miss overlaps the copy */
-    hv = st__siphash(&m->key, k, kn);
-    st__hash_prefetch(&m->names, hv);
-    if (k >= c->js && k < c->js + c->len) {
+    if (in_text) {
         name = k; /* written without escapes: kept in the index's text */
     } else {
         name = st__model_strdup(&m->arena, k, kn); /* decoded in scratch space */
         if (!name) return st__nomem(c);
     }
-    idx = m->nentries;
+    idx = m->nentries++;
     e = &m->entries[idx];
     e->name = name;
     e->name_len = kn;
     e->shard = 0;
     e->index = idx;
-    ins = st__hash_insert_hv(&m->names, c->a, &m->key, m, st__model_entry_name, name, kn, hv,
-                             (uint32_t)idx, &dup);
-    if (ins < 0) return st__nomem(c);
-    if (ins == 0) {
-        st__schema_fail(c, ST_E_DUPLICATE, kpos, name, kn,
-                        "weight_map: tensor \"%s\" is listed twice",
-                        st__quote(q, sizeof q, name, kn));
-        return st__check_value(c, 2);
-    }
-    m->nentries++;
+    w->pending = 1;
+    w->p_hv = hv;
+    w->p_kpos = kpos;
     if (!st__at_token(c, "a value")) return 0;
     v = &c->tok[c->i];
     vpos = st__span_begin(v);
     if (v->type != JSMN_STRING) {
+        if (!st__wm_flush(c, w)) return c->failed ? 0 : st__check_value(c, 2);
         st__schema_fail(c, ST_E_SCHEMA, vpos, name, kn,
                         "weight_map: the value of tensor \"%s\" must be a string (a shard file "
                         "name), found %s", st__quote(q, sizeof q, name, kn),
@@ -253,6 +280,7 @@ static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t k
     }
     why = st__unsafe_path(s, sn);
     if (why) {
+        if (!st__wm_flush(c, w)) return !c->failed;
         st__schema_fail(c, ST_E_NAME, vpos, name, kn,
                         "weight_map: shard path \"%s\" of tensor \"%s\" %s",
                         st__quote(q2, sizeof q2, s, sn), st__quote(q, sizeof q, name, kn), why);
@@ -282,6 +310,7 @@ static int st__weight_map(st__ctx *c, st_model *m)
         return st__check_value(c, 1);
     }
     if (!st__open(c, &it, 2)) return 0;
+    memset(&w, 0, sizeof w);
     w.m = m;
     w.last = -1;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
@@ -291,7 +320,8 @@ static int st__weight_map(st__ctx *c, st_model *m)
         }
         if (!st__wm_pair(c, &w, k, kn, kpos)) return 0;
     }
-    return r == 0;
+    if (r != 0) return 0;
+    return st__wm_flush(c, &w) || !c->failed;
 }
 
 /* "metadata": an object's entries are kept (string values decoded, any other

@@ -764,6 +764,18 @@ static void test_duplicates(void **state)
               "\"\\u0063\"", 0, "c", NULL);
     bad_index("{\"weight_map\": {}, \"weight_map\": {}}", ST_E_DUPLICATE, "\"weight_map\"", 1,
               NULL, "weight_map");
+    /* a duplicate wins over an error in its own value and in the pairs after it */
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"../x\"}}", ST_E_DUPLICATE,
+              "\"a\": \"../x\"", 0, "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": 5}}", ST_E_DUPLICATE, "\"a\": 5", 0,
+              "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", \"b\": 5}}",
+              ST_E_DUPLICATE, "\"a\": \"" S1 "\", \"b\"", 0, "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", \"\\u0000\": \"" S1 "\"}}",
+              ST_E_DUPLICATE, "\"a\": \"" S1 "\", \"\\u0000\"", 0, "a", "twice");
+    /* ...and a JSON error after it wins over the duplicate */
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", }}", ST_E_JSON, NULL, 0,
+              NULL, NULL);
     bad_index("{\"metadata\": 1, \"weight_map\": {}, \"metadata\": 2}", ST_E_DUPLICATE,
               "\"metadata\"", 1, NULL, NULL);
     /* inside an ignored value: offsets are offsets in the index file */
