@@ -1192,6 +1192,7 @@ static char **utf8_args(int *argc)
 int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
+    st_alloc_cache *cache = NULL;
     int mode = MODE_TABLE, nfiles = 0, i, rc = 0, end_of_opts = 0;
     int saw_check = 0, saw_json = 0, saw_limit = 0, bytes_read = 0;
     const char *dump_name = NULL;
@@ -1273,6 +1274,12 @@ int main(int argc, char **argv)
         return usage_error("%s takes one file (use --check for several)",
                            mode == MODE_JSON ? "--json" : "the table view");
 
+    /* several files in a row: each open reuses the memory the last one freed */
+    if (nfiles > 1) {
+        st_error err;
+        if (st_alloc_cache_new(&cache, NULL, &err) == ST_OK)
+            opts.allocator = st_alloc_cache_allocator(cache);
+    }
     for (i = 0; i < nfiles; i++) {
         const char *a = files[i];
         st_file *f = NULL;
@@ -1318,6 +1325,7 @@ int main(int argc, char **argv)
             close(c.fd);
         }
     }
+    st_alloc_cache_close(cache);
     if (out_finish() != 0) rc = 1;
     return rc;
 }

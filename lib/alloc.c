@@ -236,3 +236,46 @@ void st__cache_close(st__cache *c)
     if (c->lock) st__os_lock_free(&c->base, c->lock);
     c->lock = NULL;
 }
+
+/* ---------------------------------------------------------------- public cache */
+
+struct st_alloc_cache {
+    st__cache cache;
+    st_allocator hook;
+};
+
+st_status st_alloc_cache_new(st_alloc_cache **out, const st_allocator *base, st_error *err)
+{
+    st_allocator a = st__default_allocator;
+    st_alloc_cache *c;
+    st_status s;
+    if (out) *out = NULL;
+    if (!out)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+    s = st__opt_allocator(base, &a, err);
+    if (s != ST_OK) return s;
+    c = (st_alloc_cache *)st__malloc(&a, sizeof *c);
+    if (!c) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    if (st__cache_init(&c->cache, &a) != 0) {
+        st__free(&a, c, sizeof *c);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+    }
+    st__cache_allocator(&c->cache, &c->hook);
+    *out = c;
+    st__clear_error(err);
+    return ST_OK;
+}
+
+const st_allocator *st_alloc_cache_allocator(const st_alloc_cache *cache)
+{
+    return cache ? &cache->hook : NULL;
+}
+
+void st_alloc_cache_close(st_alloc_cache *cache)
+{
+    st_allocator a;
+    if (!cache) return;
+    a = cache->cache.base;
+    st__cache_close(&cache->cache);
+    st__free(&a, cache, sizeof *cache);
+}
