@@ -1587,7 +1587,7 @@ static void cc_free(void *ctx, void *p, size_t n)
 static void test_scratch_reuse(void **state)
 {
     enum { NSH = 4, NT = 300 };
-    char *dir = new_tmpdir(), *idx = malloc(NSH * NT * 64 + 64), files[NSH][32];
+    char *dir = new_tmpdir(), *idx = malloc(NSH * NT * 64 + 64), files[NSH][48];
     static char store[NSH][NT][16];
     const char *names[NT];
     calloc_count a;
