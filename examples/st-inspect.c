@@ -52,7 +52,7 @@
 enum { MODE_TABLE = 0, MODE_CHECK = 1, MODE_JSON = 2, MODE_DUMP = 3 };
 
 /* Table layout limits, in terminal columns. */
-#define NAME_COLS_MAX 48  /* longer names get a line of their own */
+#define NAME_COLS_MAX 64  /* longer names get a line of their own */
 #define SHAPE_COLS_MAX 28 /* longer shapes push the rest of the row right */
 #define META_VALUE_COLS_MAX 200
 
@@ -88,7 +88,8 @@ static void usage(FILE *fp)
             "escaped (\\n, \\t, \\xNN, \\uNNNN) and backslashes doubled; --json gives\n"
             "them exactly. Errors are printed as 'FILE: error: MESSAGE [STATUS]'.\n"
             "FILE may also be a sharded model: an index (*.json) or a directory with\n"
-            "one *.safetensors.index.json; every shard is checked, then shown.\n"
+            "one *.safetensors.index.json; every shard is opened once and checked,\n"
+            "then all are shown, in file-name order (model-00001-of-... first).\n"
             "Exit status: 0 valid, 1 invalid file or I/O error, 2 usage error.\n",
             st_version_string(), (unsigned)ST_DEFAULT_MAX_HEADER_SIZE,
             (unsigned)ST_MAX_HEADER_SIZE_LIMIT);
@@ -217,6 +218,58 @@ static void sb_reset(sbuf *b)
     if (b->p) b->p[0] = '\0';
 }
 
+/* Where the table and JSON views write: stdout, or (a sharded model, whose
+ * shards are each opened once and must all pass before anything is printed)
+ * a buffer printed at the end. */
+static sbuf *g_buf;
+
+static void out_write(const char *s, size_t n)
+{
+    if (g_buf) sb_putn(g_buf, s, n);
+    else fwrite(s, 1, n, stdout);
+}
+
+static void out_puts(const char *s) { out_write(s, strlen(s)); }
+
+static void out_putc(int c)
+{
+    char ch = (char)c;
+    if (g_buf) sb_putn(g_buf, &ch, 1);
+    else putchar(c);
+}
+
+static void out_printf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void out_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (!g_buf) {
+        vprintf(fmt, ap);
+    } else {
+        char tmp[512];
+        va_list ap2;
+        int n;
+        va_copy(ap2, ap);
+        n = vsnprintf(tmp, sizeof tmp, fmt, ap2);
+        va_end(ap2);
+        if (n < 0) {
+            g_buf->nomem = 1;
+        } else if ((size_t)n < sizeof tmp) {
+            sb_putn(g_buf, tmp, (size_t)n);
+        } else {
+            char *big = (char *)malloc((size_t)n + 1);
+            if (!big) {
+                g_buf->nomem = 1;
+            } else {
+                vsnprintf(big, (size_t)n + 1, fmt, ap);
+                sb_putn(g_buf, big, (size_t)n);
+                free(big);
+            }
+        }
+    }
+    va_end(ap);
+}
+
 /* Length of the UTF-8 sequence starting with lead byte c (1 for anything odd:
  * the library hands out valid UTF-8, this only keeps us in bounds). */
 static size_t utf8_len(unsigned char c)
@@ -297,7 +350,7 @@ static size_t sb_put_text(sbuf *b, const char *s, uint64_t n, size_t max_cols, i
 
 static void put_spaces(size_t n)
 {
-    while (n--) putchar(' ');
+    while (n--) out_putc(' ');
 }
 
 /* Reports a file that failed to open or validate. The library already quotes
@@ -380,8 +433,8 @@ static int print_table(const char *path, const st_file *f)
 
     sb_reset(&b);
     sb_put_text(&b, path, strlen(path), 0, NULL);
-    printf("file: %s (%llu bytes)\n", b.p ? b.p : "", (unsigned long long)st_file_size(f));
-    printf("%*s  %-*s  %-*s  %-*s  %-*s  %*s\n", (int)w_idx, "#", (int)w_name, "name",
+    out_printf("file: %s (%llu bytes)\n", b.p ? b.p : "", (unsigned long long)st_file_size(f));
+    out_printf("%*s  %-*s  %-*s  %-*s  %-*s  %*s\n", (int)w_idx, "#", (int)w_name, "name",
            (int)w_dtype, "dtype", (int)w_shape, "shape", (int)w_off, "data_offsets",
            (int)w_bytes, "bytes");
 
@@ -392,7 +445,7 @@ static int print_table(const char *path, const st_file *f)
         size_t c;
         if (!t) continue;
         dn = st_dtype_name(t->dtype);
-        printf("%*llu  ", (int)w_idx, (unsigned long long)t->index);
+        out_printf("%*llu  ", (int)w_idx, (unsigned long long)t->index);
         sb_reset(&b);
         if (t->name_len == 0) {
             sb_puts(&b, "\"\"");
@@ -401,22 +454,22 @@ static int print_table(const char *path, const st_file *f)
             c = sb_put_text(&b, t->name, t->name_len, 0, NULL);
         }
         if (b.nomem) goto nomem;
-        fputs(b.p, stdout);
+        out_puts(b.p);
         if (c > w_name) {
             /* Long name: alone on its line, the row continues below it. */
-            putchar('\n');
+            out_putc('\n');
             put_spaces(w_idx + 2 + w_name);
         } else {
             put_spaces(w_name - c);
         }
-        printf("  %-*s  ", (int)w_dtype, dn ? dn : "?");
+        out_printf("  %-*s  ", (int)w_dtype, dn ? dn : "?");
         sb_reset(&b);
         sb_shape(&b, t);
         if (b.nomem) goto nomem;
-        printf("%-*s  ", (int)w_shape, b.p);
+        out_printf("%-*s  ", (int)w_shape, b.p);
         sb_reset(&b);
         sb_offsets(&b, t);
-        printf("%-*s  %*llu\n", (int)w_off, b.p ? b.p : "", (int)w_bytes,
+        out_printf("%-*s  %*llu\n", (int)w_off, b.p ? b.p : "", (int)w_bytes,
                (unsigned long long)t->nbytes);
     }
     if (!out_ok()) goto done;
@@ -425,13 +478,13 @@ static int print_table(const char *path, const st_file *f)
     ms = st_metadata_state_of(f);
     nmeta = st_metadata_count(f);
     if (ms == ST_METADATA_ABSENT) {
-        printf("metadata: none\n");
+        out_printf("metadata: none\n");
     } else if (ms == ST_METADATA_NULL) {
-        printf("metadata: none (null in the file)\n");
+        out_printf("metadata: none (null in the file)\n");
     } else if (nmeta == 0) {
-        printf("metadata: {} (empty)\n");
+        out_printf("metadata: {} (empty)\n");
     } else {
-        printf("metadata (%llu %s):\n", (unsigned long long)nmeta,
+        out_printf("metadata (%llu %s):\n", (unsigned long long)nmeta,
                plural(nmeta, "entry", "entries"));
         for (i = 0; i < nmeta && out_ok(); i++) {
             const st_metadata_entry *m = st_metadata_at(f, i);
@@ -448,12 +501,12 @@ static int print_table(const char *path, const st_file *f)
                 sb_printf(&b, "... (%llu bytes, see --json)",
                           (unsigned long long)m->value_len);
             if (b.nomem) goto nomem;
-            printf("%s\n", b.p);
+            out_printf("%s\n", b.p);
         }
     }
 
     /* Summary. */
-    printf("summary: %llu %s, header %llu bytes, data %llu bytes (from byte %llu)",
+    out_printf("summary: %llu %s, header %llu bytes, data %llu bytes (from byte %llu)",
            (unsigned long long)n, plural(n, "tensor", "tensors"),
            (unsigned long long)st_file_header_size(f),
            (unsigned long long)st_file_data_size(f),
@@ -461,16 +514,16 @@ static int print_table(const char *path, const st_file *f)
     len = st_file_leniency_used(f);
     if (len) {
         const char *sep = "";
-        printf(", leniency used:");
+        out_printf(", leniency used:");
         if (len & ST_LENIENT_TRAILING_BYTES) {
-            printf(" trailing bytes (%llu %s after the last tensor)",
+            out_printf(" trailing bytes (%llu %s after the last tensor)",
                    (unsigned long long)st_file_trailing_bytes(f),
                    plural(st_file_trailing_bytes(f), "byte", "bytes"));
             sep = ",";
         }
-        if (len & ST_LENIENT_NUL_PADDING) printf("%s NUL padding in the header", sep);
+        if (len & ST_LENIENT_NUL_PADDING) out_printf("%s NUL padding in the header", sep);
     }
-    printf("\n");
+    out_printf("\n");
     goto done;
 
 nomem:
@@ -490,7 +543,7 @@ static void json_string(const char *s, uint64_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     uint64_t i, run = 0;
-    putchar('"');
+    out_putc('"');
     for (i = 0; i < n; i++) {
         unsigned char c = u[i];
         const char *esc = NULL;
@@ -505,13 +558,13 @@ static void json_string(const char *s, uint64_t n)
             esc = tmp;
         }
         if (esc) {
-            if (i > run) fwrite(s + run, 1, (size_t)(i - run), stdout);
-            fputs(esc, stdout);
+            if (i > run) out_write(s + run, (size_t)(i - run));
+            out_puts(esc);
             run = i + 1;
         }
     }
-    if (n > run) fwrite(s + run, 1, (size_t)(n - run), stdout);
-    putchar('"');
+    if (n > run) out_write(s + run, (size_t)(n - run));
+    out_putc('"');
 }
 
 static int print_json(const st_file *f)
@@ -519,40 +572,40 @@ static int print_json(const st_file *f)
     uint64_t n = st_tensor_count(f), i;
     st_metadata_state ms = st_metadata_state_of(f);
 
-    printf("{\"header_size\": %llu, \"data_size\": %llu, \"metadata\": ",
+    out_printf("{\"header_size\": %llu, \"data_size\": %llu, \"metadata\": ",
            (unsigned long long)st_file_header_size(f),
            (unsigned long long)st_file_data_size(f));
     if (ms != ST_METADATA_OBJECT) {
-        printf("null");
+        out_printf("null");
     } else {
         uint64_t k, nm = st_metadata_count(f);
-        putchar('{');
+        out_putc('{');
         for (k = 0; k < nm && out_ok(); k++) {
             const st_metadata_entry *m = st_metadata_at(f, k);
             if (!m) continue;
-            if (k) fputs(", ", stdout);
+            if (k) out_puts(", ");
             json_string(m->key, m->key_len);
-            fputs(": ", stdout);
+            out_puts(": ");
             json_string(m->value, m->value_len);
         }
-        putchar('}');
+        out_putc('}');
     }
-    printf(", \"tensors\": [");
+    out_printf(", \"tensors\": [");
     for (i = 0; i < n && out_ok(); i++) {
         const st_tensor *t = st_tensor_at(f, i);
         const char *dn;
         uint32_t d;
         if (!t) continue;
         dn = st_dtype_name(t->dtype);
-        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", stdout);
+        out_puts(i ? ",\n  {\"name\": " : "\n  {\"name\": ");
         json_string(t->name, t->name_len);
-        printf(", \"dtype\": \"%s\", \"shape\": [", dn ? dn : "?");
+        out_printf(", \"dtype\": \"%s\", \"shape\": [", dn ? dn : "?");
         for (d = 0; d < t->rank; d++)
-            printf(d ? ", %llu" : "%llu", (unsigned long long)t->shape[d]);
-        printf("], \"data_offsets\": [%llu, %llu]}", (unsigned long long)t->begin,
+            out_printf(d ? ", %llu" : "%llu", (unsigned long long)t->shape[d]);
+        out_printf("], \"data_offsets\": [%llu, %llu]}", (unsigned long long)t->begin,
                (unsigned long long)t->end);
     }
-    printf(n ? "\n]}\n" : "]}\n");
+    out_printf(n ? "\n]}\n" : "]}\n");
     return 0;
 }
 
@@ -828,22 +881,34 @@ static int is_model_path(const char *path)
 #endif
 }
 
-/* Opens the model with every shard checked first (so nothing is printed for a
- * broken model), then --check prints one line; the table shows each shard in
- * model order; --json prints {"tensor_count": N, "shards": [{"name": SHARD,
- * "file": <the shard's --json object>}, ...]}. Returns 0 or 1. */
+/* Shard indices in the byte order of their file names (model-00001-of-... first). */
+static const st_model *g_sort_model;
+
+static int shard_name_cmp(const void *a, const void *b)
+{
+    return strcmp(st_model_shard_name(g_sort_model, *(const uint64_t *)a),
+                  st_model_shard_name(g_sort_model, *(const uint64_t *)b));
+}
+
+/* --check opens the model with every shard checked and prints one line. The
+ * table and JSON views open each shard once, in file-name order, check it and
+ * render it into a buffer that is printed once every shard has passed (so
+ * nothing is printed for a broken model): the table shows each shard in turn;
+ * --json prints {"tensor_count": N, "shards": [{"name": SHARD, "file": <the
+ * shard's --json object>}, ...]}. Returns 0 or 1. */
 static int inspect_model(const char *path, int mode, const st_open_options *opts,
                          int bytes_read)
 {
     st_model_options mo = ST_MODEL_OPTIONS_INIT;
     st_model *m = NULL;
     st_error err;
-    uint64_t s, ns, n;
+    uint64_t s, ns, n, *order = NULL;
     int rc = 0;
     counting_dir *cd = NULL;
+    sbuf out = {NULL, 0, 0, 0};
     st_status st;
-    mo.flags = ST_MODEL_VALIDATE_ALL;
-    mo.max_open_shards = 1;
+    mo.flags = mode == MODE_CHECK ? ST_MODEL_VALIDATE_ALL : 0;
+    mo.max_open_shards = 1; /* each shard is opened once, then closed */
     mo.file_options = opts;
     if (bytes_read) {
         st_model_storage sto = ST_MODEL_STORAGE_INIT;
@@ -860,9 +925,6 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
         sto.open_file = counting_open_file;
         sto.close_file = counting_close_file;
         sto.ctx = cd;
-        /* every shard stays open (a handle without data is small): no header
-         * is read twice */
-        mo.max_open_shards = UINT32_MAX;
         st = st_model_open_storage(&m, &sto, index_name, &mo, &err);
         free(index_name);
     } else {
@@ -886,37 +948,57 @@ static int inspect_model(const char *path, int mode, const st_open_options *opts
         free(cd);
         return 0;
     }
+    order = (uint64_t *)malloc((size_t)(ns ? ns : 1) * sizeof *order);
+    if (!order) {
+        fprintf(stderr, "%s: error: out of memory [ST_E_NOMEM]\n", path);
+        st_model_close(m);
+        free(cd);
+        return 1;
+    }
+    for (s = 0; s < ns; s++) order[s] = s;
+    g_sort_model = m;
+    qsort(order, (size_t)ns, sizeof *order, shard_name_cmp);
+    g_buf = &out;
     if (mode == MODE_JSON) {
-        printf("{\"tensor_count\": %llu, \"shards\": [", (unsigned long long)n);
+        out_printf("{\"tensor_count\": %llu, \"shards\": [", (unsigned long long)n);
     } else {
         sbuf b = {NULL, 0, 0, 0};
         sb_put_text(&b, path, strlen(path), 0, NULL);
-        printf("model: %s (%llu %s in %llu %s)\n", b.p && !b.nomem ? b.p : path,
-               (unsigned long long)n, plural(n, "tensor", "tensors"), (unsigned long long)ns,
-               plural(ns, "shard", "shards"));
+        out_printf("model: %s (%llu %s in %llu %s)\n", b.p && !b.nomem ? b.p : path,
+                   (unsigned long long)n, plural(n, "tensor", "tensors"), (unsigned long long)ns,
+                   plural(ns, "shard", "shards"));
         free(b.p);
     }
-    for (s = 0; s < ns && out_ok(); s++) {
+    for (s = 0; s < ns && !out.nomem; s++) {
         const st_file *f = NULL;
-        const char *name = st_model_shard_name(m, s);
-        if (st_model_acquire(m, s, &f, &err) != ST_OK) { /* changed since the check */
+        const char *name = st_model_shard_name(m, order[s]);
+        if (st_model_acquire(m, order[s], &f, &err) != ST_OK) {
             report_error(path, &err);
             rc = 1;
             break;
         }
         if (mode == MODE_JSON) {
-            fputs(s ? ",\n {\"name\": " : "\n {\"name\": ", stdout);
+            out_puts(s ? ",\n {\"name\": " : "\n {\"name\": ");
             json_string(name, strlen(name));
-            fputs(", \"file\": ", stdout);
+            out_puts(", \"file\": ");
             if (print_json(f) != 0) rc = 1;
-            putchar('}');
+            out_putc('}');
         } else {
-            putchar('\n');
+            out_putc('\n');
             if (print_table(name, f) != 0) rc = 1;
         }
-        st_model_release(m, s);
+        st_model_release(m, order[s]);
+        if (rc) break;
     }
-    if (mode == MODE_JSON && rc == 0) printf(ns ? "\n]}\n" : "]}\n");
+    if (mode == MODE_JSON && rc == 0) out_printf(ns ? "\n]}\n" : "]}\n");
+    g_buf = NULL;
+    if (out.nomem && rc == 0) {
+        fprintf(stderr, PROG ": out of memory\n");
+        rc = 1;
+    }
+    if (rc == 0 && out.len) fwrite(out.p, 1, out.len, stdout);
+    free(out.p);
+    free(order);
     st_model_close(m);
     if (cd) report_counted(path, &cd->total, "list the index and every shard");
     free(cd);
@@ -1110,6 +1192,7 @@ static char **utf8_args(int *argc)
 int main(int argc, char **argv)
 {
     st_open_options opts = ST_OPEN_OPTIONS_INIT;
+    st_alloc_cache *cache = NULL;
     int mode = MODE_TABLE, nfiles = 0, i, rc = 0, end_of_opts = 0;
     int saw_check = 0, saw_json = 0, saw_limit = 0, bytes_read = 0;
     const char *dump_name = NULL;
@@ -1191,6 +1274,12 @@ int main(int argc, char **argv)
         return usage_error("%s takes one file (use --check for several)",
                            mode == MODE_JSON ? "--json" : "the table view");
 
+    /* several files in a row: each open reuses the memory the last one freed */
+    if (nfiles > 1) {
+        st_error err;
+        if (st_alloc_cache_new(&cache, NULL, &err) == ST_OK)
+            opts.allocator = st_alloc_cache_allocator(cache);
+    }
     for (i = 0; i < nfiles; i++) {
         const char *a = files[i];
         st_file *f = NULL;
@@ -1236,6 +1325,7 @@ int main(int argc, char **argv)
             close(c.fd);
         }
     }
+    st_alloc_cache_close(cache);
     if (out_finish() != 0) rc = 1;
     return rc;
 }

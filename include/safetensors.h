@@ -354,6 +354,33 @@ ST_API st_status st_open_header(st_file **out, const void *prefix, uint64_t pref
  * handle are invalid afterwards. Not to be called while other threads read. */
 ST_API void st_close(st_file *file);
 
+/*
+ * A cache of memory blocks in front of an allocator, for a program that opens
+ * many files one after another in one process (a checker of many files, a
+ * loader of shards): a block of 4 KiB to 2 MiB that a closed handle frees is
+ * kept (at most 32 blocks, 8 MiB in all) and serves the next open, instead of
+ * memory the C library gives back to the OS and must map and fault in again
+ * for the next file. The library keeps no state between calls of its own; this
+ * is the state, held in the allocator hook's context. (A sharded model does
+ * the same for its shards without being asked.)
+ *   st_alloc_cache_new        base: where blocks come from and finally go
+ *                             (NULL for malloc/realloc/free). Statuses:
+ *                             ST_E_INVALID_ARGUMENT (out NULL, base missing a
+ *                             function), ST_E_NOMEM.
+ *   st_alloc_cache_allocator  the hook to give as st_open_options.allocator
+ *                             (or as the file options of a model); valid
+ *                             until the cache is closed. NULL for NULL.
+ *   st_alloc_cache_close      gives every kept block back to base; every
+ *                             handle opened through the cache must be closed
+ *                             first. NULL is a no-op.
+ * Thread-safe: handles on several threads may allocate through one cache.
+ */
+typedef struct st_alloc_cache st_alloc_cache;
+ST_API st_status st_alloc_cache_new(st_alloc_cache **out, const st_allocator *base,
+                                    st_error *err);
+ST_API const st_allocator *st_alloc_cache_allocator(const st_alloc_cache *cache);
+ST_API void st_alloc_cache_close(st_alloc_cache *cache);
+
 /* ---------------------------------------------------------------- file facts */
 
 /* Each getter returns 0 for a NULL handle. */

@@ -194,3 +194,166 @@ size_t st__arena_bytes(const st__arena *ar)
     for (b = ar->head; b; b = b->next) n += b->alloc_size;
     return n;
 }
+
+/* ---------------------------------------------------------------- block cache */
+
+/* Every block carries its capacity in front (16 bytes keep the base
+ * allocator's alignment), so a kept block can serve any request it fits and
+ * its capacity is known when it comes back. */
+#define ST__CACHE_HDR 16u
+
+static void *st__cache_base_block(st__cache *c, size_t cap)
+{
+    unsigned char *b;
+    if (cap > SIZE_MAX - ST__CACHE_HDR) return NULL;
+    b = (unsigned char *)st__malloc(&c->base, ST__CACHE_HDR + cap);
+    if (!b) return NULL;
+    memcpy(b, &cap, sizeof cap);
+    return b + ST__CACHE_HDR;
+}
+
+static size_t st__cache_cap(const void *p)
+{
+    size_t cap;
+    memcpy(&cap, (const unsigned char *)p - ST__CACHE_HDR, sizeof cap);
+    return cap;
+}
+
+static void *st__cache_malloc(void *ctx, size_t size)
+{
+    st__cache *c = (st__cache *)ctx;
+    size_t cap = size, best = 0;
+    unsigned i, found = 0;
+    if (size >= ST__CACHE_MIN) {
+        /* best fit among the kept blocks, wasting at most about half */
+        st__os_lock_acquire(c->lock);
+        for (i = 0; i < c->n; i++) {
+            size_t k = st__cache_cap(c->blocks[i]);
+            if (k >= size && k - size <= size + ST__CACHE_MIN &&
+                (!found || k < st__cache_cap(c->blocks[best]))) {
+                best = i;
+                found = 1;
+            }
+        }
+        if (found) {
+            void *p = c->blocks[best];
+            c->held -= st__cache_cap(p);
+            c->blocks[best] = c->blocks[--c->n];
+            st__os_lock_release(c->lock);
+            return p;
+        }
+        st__os_lock_release(c->lock);
+        /* whole pages: a block fits more of the requests that follow */
+        if (size <= SIZE_MAX - (ST__CACHE_MIN - 1))
+            cap = (size + ST__CACHE_MIN - 1) & ~(size_t)(ST__CACHE_MIN - 1);
+    }
+    return st__cache_base_block(c, cap);
+}
+
+static void st__cache_free(void *ctx, void *p, size_t size)
+{
+    st__cache *c = (st__cache *)ctx;
+    size_t cap = st__cache_cap(p);
+    (void)size;
+    if (cap >= ST__CACHE_MIN && cap <= ST__CACHE_MAX_BLOCK) {
+        st__os_lock_acquire(c->lock);
+        if (c->n < ST__CACHE_BLOCKS && c->held + cap <= ST__CACHE_MAX_HELD) {
+            c->blocks[c->n++] = p;
+            c->held += cap;
+            st__os_lock_release(c->lock);
+            return;
+        }
+        st__os_lock_release(c->lock);
+    }
+    st__free(&c->base, (unsigned char *)p - ST__CACHE_HDR, ST__CACHE_HDR + cap);
+}
+
+static void *st__cache_realloc(void *ctx, void *p, size_t old_size, size_t new_size)
+{
+    st__cache *c = (st__cache *)ctx;
+    size_t cap = st__cache_cap(p);
+    void *q;
+    if (new_size <= cap && (new_size >= cap / 4 || cap < 4 * ST__CACHE_MIN))
+        return p; /* fits, and not so much smaller that the rest is worth giving back */
+    if (new_size > cap) {
+        q = st__cache_malloc(ctx, new_size);
+        if (!q) return NULL;
+    } else {
+        q = st__cache_base_block(c, new_size);
+        if (!q) return NULL;
+    }
+    memcpy(q, p, old_size < cap ? (old_size < new_size ? old_size : new_size)
+                                : (cap < new_size ? cap : new_size));
+    st__cache_free(ctx, p, old_size);
+    return q;
+}
+
+int st__cache_init(st__cache *c, const st_allocator *base)
+{
+    memset(c, 0, sizeof *c);
+    c->base = *base;
+    return st__os_lock_new(base, &c->lock);
+}
+
+void st__cache_allocator(st__cache *c, st_allocator *out)
+{
+    out->malloc_fn = st__cache_malloc;
+    out->realloc_fn = st__cache_realloc;
+    out->free_fn = st__cache_free;
+    out->ctx = c;
+}
+
+void st__cache_close(st__cache *c)
+{
+    unsigned i;
+    for (i = 0; i < c->n; i++)
+        st__free(&c->base, (unsigned char *)c->blocks[i] - ST__CACHE_HDR,
+                 ST__CACHE_HDR + st__cache_cap(c->blocks[i]));
+    c->n = 0;
+    c->held = 0;
+    if (c->lock) st__os_lock_free(&c->base, c->lock);
+    c->lock = NULL;
+}
+
+/* ---------------------------------------------------------------- public cache */
+
+struct st_alloc_cache {
+    st__cache cache;
+    st_allocator hook;
+};
+
+st_status st_alloc_cache_new(st_alloc_cache **out, const st_allocator *base, st_error *err)
+{
+    st_allocator a = st__default_allocator;
+    st_alloc_cache *c;
+    st_status s;
+    if (out) *out = NULL;
+    if (!out)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0, "out is NULL");
+    s = st__opt_allocator(base, &a, err);
+    if (s != ST_OK) return s;
+    c = (st_alloc_cache *)st__malloc(&a, sizeof *c);
+    if (!c) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
+    if (st__cache_init(&c->cache, &a) != 0) {
+        st__free(&a, c, sizeof *c);
+        return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
+    }
+    st__cache_allocator(&c->cache, &c->hook);
+    *out = c;
+    st__clear_error(err);
+    return ST_OK;
+}
+
+const st_allocator *st_alloc_cache_allocator(const st_alloc_cache *cache)
+{
+    return cache ? &cache->hook : NULL;
+}
+
+void st_alloc_cache_close(st_alloc_cache *cache)
+{
+    st_allocator a;
+    if (!cache) return;
+    a = cache->cache.base;
+    st__cache_close(&cache->cache);
+    st__free(&a, cache, sizeof *cache);
+}

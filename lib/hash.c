@@ -74,8 +74,12 @@ static size_t st__pow2_at_least(size_t n)
     return c;
 }
 
-/* A slot is 0 when empty, else (high 32 bits of the hash) << 32 | (index + 1):
+/* A slot is 0 when empty, else (low 32 bits of the hash) << 32 | (index + 1):
  * one 8-byte read per probe, so the table stays small enough to stay in cache.
+ * The home position is the hash's low bits too, so the tag holds every bit a
+ * table of up to 2^32 slots needs: growing moves slots without hashing a name
+ * again (what is left of the tag past the position bits still tells names
+ * apart: 14 bits at 2^18 slots, and a match is confirmed by comparing).
  * A direct table also keeps each record's name address in a dense array by
  * index, so a lookup reads the slot, that pointer and the name bytes, never the
  * owner's (larger, colder) record. */
@@ -126,14 +130,18 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
     if (h->cap > SIZE_MAX / 8 / sizeof(uint64_t)) return 0;
     memset(&n, 0, sizeof n);
     if (!st__hash_alloc(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
-    /* a slot's place comes from its tag (the hash's high half), so growing
-     * moves slots without hashing a name again or reading any record */
-    (void)key;
-    (void)owner;
-    (void)get;
     for (i = 0; i < h->cap; i++) {
         if (h->slots[i]) {
-            size_t pos = (size_t)ST__SLOT_TAG(h->slots[i]) & (n.cap - 1);
+            size_t pos;
+            if (((n.cap - 1) >> 16 >> 16) == 0) { /* at most 2^32 slots */
+                pos = (size_t)ST__SLOT_TAG(h->slots[i]) & (n.cap - 1);
+            } else {
+                /* past 2^32 slots the position needs more bits than the tag */
+                const char *nm;
+                size_t len;
+                get(owner, ST__SLOT_IDX(h->slots[i]), &nm, &len);
+                pos = (size_t)st__siphash(key, nm, len) & (n.cap - 1);
+            }
             while (n.slots[pos]) pos = (pos + 1) & (n.cap - 1);
             n.slots[pos] = h->slots[i];
         }
@@ -142,6 +150,15 @@ static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *k
     h->slots = n.slots;
     h->cap = n.cap;
     return 1;
+}
+
+void st__hash_renumber(st__hash *h, const uint32_t *perm)
+{
+    size_t i;
+    for (i = 0; i < h->cap; i++) {
+        uint64_t s = h->slots[i];
+        if (s) h->slots[i] = ST__SLOT(ST__SLOT_TAG(s), perm[ST__SLOT_IDX(s)]);
+    }
 }
 
 /* Makes room for index idx in a direct table's name array. */
@@ -168,8 +185,8 @@ static int64_t st__hash_probe(const st__hash *h, uint64_t hv, const void *owner,
                               uint32_t *tag)
 {
     uint64_t slot;
-    size_t pos = (size_t)(hv >> 32) & (h->cap - 1); /* the tag's low bits */
-    *tag = (uint32_t)(hv >> 32);
+    size_t pos = (size_t)hv & (h->cap - 1);
+    *tag = (uint32_t)hv;
     while ((slot = h->slots[pos]) != 0) {
         if (ST__SLOT_TAG(slot) == *tag) {
             if (h->direct) {

@@ -71,6 +71,33 @@ void st__arena_free_all(st__arena *ar);
 size_t st__arena_bytes(const st__arena *ar);
 extern const st_allocator st__default_allocator;
 
+/* A cache of freed blocks in front of an allocator, for handles opened one
+ * after another (the shards of a model): a block of 4 KiB to 2 MiB that a
+ * handle frees is kept, at most 32 blocks and 8 MiB in all, and serves the
+ * next request it fits (wasting at most about half of it). Each open of a
+ * similar file then reuses the last one's memory instead of pages the C
+ * library has just given back to the OS and must map and fault in again.
+ * Thread-safe (a lock of its own). */
+#define ST__CACHE_MIN ((size_t)4096)
+#define ST__CACHE_MAX_BLOCK ((size_t)2 << 20)
+#define ST__CACHE_MAX_HELD ((size_t)8 << 20)
+#define ST__CACHE_BLOCKS 32u
+struct st__os_lock;
+typedef struct st__cache {
+    st_allocator base; /* where blocks come from and finally go */
+    struct st__os_lock *lock;
+    void *blocks[ST__CACHE_BLOCKS]; /* kept blocks (their capacity in front) */
+    unsigned n;
+    size_t held; /* their capacities in all */
+} st__cache;
+/* 0, or an errno value (the lock could not be made). */
+int st__cache_init(st__cache *c, const st_allocator *base);
+/* The hook that allocates through c (ctx = c). */
+void st__cache_allocator(st__cache *c, st_allocator *out);
+/* Gives every kept block back to the base allocator; every block from c must
+ * have been freed. */
+void st__cache_close(st__cache *c);
+
 /* Options shared by the open and write calls (open.c): a max_header_size
  * (0 keeps *cap; above ST_MAX_HEADER_SIZE_LIMIT is ST_E_INVALID_ARGUMENT) and
  * an allocator hook (NULL keeps *out; a missing function is
@@ -115,7 +142,8 @@ void st__random_key(st__key128 *key);
 
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
-    uint64_t *slots;    /* cap entries: 0 = empty, else hash tag << 32 | (index + 1) */
+    uint64_t *slots;    /* cap entries: 0 = empty, else low 32 bits of the hash << 32 |
+                           (index + 1); the home position is the hash's low bits */
     size_t cap;         /* power of two */
     size_t count;
     int direct;         /* names are stable, NUL-terminated and hold no NUL */
@@ -148,12 +176,16 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
 static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 {
 #if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[(size_t)(hv >> 32) & (h->cap - 1)], 1);
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
 #else
     (void)h;
     (void)hv;
 #endif
 }
+/* The records were reordered: the one at index i is now at perm[i]. Moves no
+ * slot and hashes nothing; a direct table's names (h->names) are the caller's
+ * to reorder. */
+void st__hash_renumber(st__hash *h, const uint32_t *perm);
 /* Index of the record named (name, len), or -1. */
 int64_t st__hash_find(const st__hash *h, const st__key128 *key, const void *owner,
                       st__name_fn get, const char *name, size_t len);

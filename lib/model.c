@@ -314,6 +314,8 @@ static void st__model_free(st_model *m)
     st__free(&a, m->shards, m->shards_cap * sizeof *m->shards);
     st__free(&a, m->meta, m->meta_cap * sizeof *m->meta);
     st__arena_free_all(&m->arena);
+    st__free(&a, m->text, m->text_alloc);
+    st__cache_close(&m->cache);
     st__os_lock_free(&a, m->lock);
     st__free(&a, m, sizeof *m);
 }
@@ -394,9 +396,9 @@ static st_status st__open_index(st_model *m, const char *path, uint64_t cap, st_
     if (s != ST_OK) return s;
     s = st__model_read_index(m, path, cap, &text, &len, &alloc_len, err);
     if (s != ST_OK) return s;
-    s = st__model_parse_index(m, text, len, slash ? slash + 1 : path, err);
-    st__free(&m->alloc, text, alloc_len);
-    return s;
+    m->text = text; /* the model's from now on: tensor names point into it */
+    m->text_alloc = alloc_len;
+    return st__model_parse_index(m, len, slash ? slash + 1 : path, err);
 }
 
 /* Checks the shard options once, up front, by opening the smallest valid file
@@ -477,11 +479,12 @@ static st_model *st__model_new(const st_model_options *opts, uint32_t *flags_out
     m->arena.alloc = &m->alloc;
     m->arena.block_size = 4096;
     m->fopts = fo;
-    m->fopts.allocator = &m->alloc;
+    m->fopts.allocator = &m->shard_alloc;
     m->max_open = max_open;
     m->follow_symlinks = (flags & ST_MODEL_FOLLOW_SYMLINKS) != 0;
     st__random_key(&m->key);
-    if (st__os_lock_new(&m->alloc, &m->lock) != 0) {
+    st__cache_allocator(&m->cache, &m->shard_alloc);
+    if (st__cache_init(&m->cache, &m->alloc) != 0 || st__os_lock_new(&m->alloc, &m->lock) != 0) {
         st__model_free(m);
         *status = st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "cannot create a lock");
         return NULL;
@@ -596,8 +599,9 @@ st_status st_model_open_storage(st_model **out, const st_model_storage *storage,
     m->fopts.flags &= ~(uint32_t)ST_OPEN_READ; /* a source option: readers have none */
     s = st__model_read_index_storage(m, index_name, cap, &text, &len, &alloc_len, err);
     if (s == ST_OK) {
-        s = st__model_parse_index(m, text, len, index_name, err);
-        st__free(&m->alloc, text, alloc_len);
+        m->text = text;
+        m->text_alloc = alloc_len;
+        s = st__model_parse_index(m, len, index_name, err);
     }
     if (s != ST_OK) {
         st__model_free(m);

@@ -21,6 +21,11 @@ typedef struct st__shard {
 struct st_model {
     st_allocator alloc;
     st__arena arena;
+    /* the index's text (text_alloc bytes from alloc): tensor names written
+     * without escapes point into it, each ended by a NUL written over its
+     * closing quote once the index has been parsed */
+    char *text;
+    size_t text_alloc;
     st__key128 key;
     /* entries in model order (sorted once the index is read) */
     st_model_entry *entries;
@@ -36,7 +41,11 @@ struct st_model {
     const char *root;
     size_t root_len;
     const char *single;
-    st_open_options fopts; /* for every shard; allocator points at alloc */
+    st_open_options fopts; /* for every shard; allocator points at shard_alloc */
+    /* shards allocate through a cache in front of alloc: a shard closed (or
+     * evicted) leaves its blocks for the next one to open */
+    st__cache cache;
+    st_allocator shard_alloc;
     int has_storage;             /* st_model_open_storage: shards through readers */
     /* the index's "metadata" object: keys decoded, string values decoded,
      * other values as their JSON text (arena) */
@@ -78,11 +87,10 @@ st_status st__model_read_index_storage(st_model *m, const char *name, uint64_t c
                                        size_t *text_len, size_t *alloc_len, st_error *err);
 /* Closes a shard's handle, and its reader when the model has storage. */
 void st__model_close_file(const st_model *m, st_file *f);
-/* Parses the index text js[0..n) (label names it in messages) into the
+/* Parses the index text m->text[0..n) (label names it in messages) into the
  * model's entries and shards, in model order. Error offsets are offsets in
  * the index file. */
-st_status st__model_parse_index(st_model *m, const char *js, size_t n, const char *label,
-                                st_error *err);
+st_status st__model_parse_index(st_model *m, size_t n, const char *label, st_error *err);
 /* Sorts the entries into model order, indexes them by name and sets each
  * shard's range of entries. */
 st_status st__model_finish_entries(st_model *m, st_error *err);

@@ -155,6 +155,46 @@ static const char *st__unsafe_path(const char *s, size_t n)
 
 /* ---------------------------------------------------------------- the index */
 
+/* The weight map's walk: the model, and the shard of the last pair (-1 before
+ * the first). Indexes list each shard's tensors in runs (a shard's tensors
+ * together, or names sorted so that a layer's fall in one shard): a shard path
+ * equal to the last one is that shard, checked and hashed already. */
+typedef struct st__wm {
+    st_model *m;
+    int64_t last;
+    /* The last entry's name goes into the name table one pair later, so that
+     * its slot, prefetched when it was hashed, has come into the cache. Every
+     * schema error puts it in first: a duplicate still wins over any error
+     * that comes after it in the index. */
+    int pending;
+    uint64_t p_hv;
+    size_t p_kpos;
+} st__wm;
+
+/* Puts the pending entry into the name table: 0 after an error (a duplicate
+ * is a schema error: the walk goes on), else 1. */
+static int st__wm_flush(st__ctx *c, st__wm *w)
+{
+    st_model *m = w->m;
+    const st_model_entry *e;
+    uint32_t dup = 0;
+    int ins;
+    char q[64];
+    if (!w->pending) return 1;
+    w->pending = 0;
+    e = &m->entries[m->nentries - 1];
+    ins = st__hash_insert_hv(&m->names, c->a, &m->key, m, st__model_entry_name, e->name,
+                             (size_t)e->name_len, w->p_hv, (uint32_t)(m->nentries - 1), &dup);
+    if (ins < 0) return st__nomem(c);
+    if (ins == 0) {
+        st__schema_fail(c, ST_E_DUPLICATE, w->p_kpos, e->name, (size_t)e->name_len,
+                        "weight_map: tensor \"%s\" is listed twice",
+                        st__quote(q, sizeof q, e->name, (size_t)e->name_len));
+        return 0;
+    }
+    return 1;
+}
+
 static int st__add_shard(st__ctx *c, st_model *m, const char *s, size_t sn, uint64_t *out)
 {
     int64_t i = st__hash_find(&m->shard_names, &m->key, m, st__model_shard_key, s, sn);
@@ -180,17 +220,24 @@ static int st__add_shard(st__ctx *c, st_model *m, const char *s, size_t sn, uint
 }
 
 /* One "tensor": "shard" pair of the weight map; the cursor is after the ':'. */
-static int st__wm_pair(st__ctx *c, st_model *m, const char *k, size_t kn, size_t kpos)
+/* One "tensor": "shard" pair of the weight map; the cursor is after the ':'. */
+static int st__wm_pair(st__ctx *c, st__wm *w, const char *k, size_t kn, size_t kpos)
 {
+    st_model *m = w->m;
     st_model_entry *e;
     const jsmntok_t *v;
     const char *s, *why, *name;
     size_t sn, vpos;
-    uint64_t idx, shard = 0;
-    uint32_t dup = 0;
-    int ins;
+    uint64_t idx, shard = 0, hv;
     char q[64], q2[64];
-    if (memchr(k, '\0', kn)) {
+    int in_text = k >= c->js && k < c->js + c->len;
+    /* each name is hashed once: the table grows and is renumbered after the
+     * sort without hashing it again */
+    hv = st__siphash(&m->key, k, kn);
+    st__hash_prefetch(&m->names, hv);
+    if (!st__wm_flush(c, w)) return c->failed ? 0 : st__check_value(c, 2);
+    /* a NUL can only come from a \u0000 escape, so only a decoded name holds one */
+    if (!in_text && memchr(k, '\0', kn)) {
         st__schema_fail(c, ST_E_NAME, kpos, k, kn,
                         "weight_map: tensor name \"%s\" contains a NUL character (\\u0000)",
                         st__quote(q, sizeof q, k, kn));
@@ -199,28 +246,26 @@ static int st__wm_pair(st__ctx *c, st_model *m, const char *k, size_t kn, size_t
     if (m->nentries >= UINT32_MAX - 1) return st__nomem(c);
     if (!st__grow(c, (void **)&m->entries, &m->entries_cap, sizeof *m->entries, m->nentries + 1))
         return 0;
-    name = st__model_strdup(&m->arena, k, kn);
-    if (!name) return st__nomem(c);
-    idx = m->nentries;
+    if (in_text) {
+        name = k; /* written without escapes: kept in the index's text */
+    } else {
+        name = st__model_strdup(&m->arena, k, kn); /* decoded in scratch space */
+        if (!name) return st__nomem(c);
+    }
+    idx = m->nentries++;
     e = &m->entries[idx];
     e->name = name;
     e->name_len = kn;
     e->shard = 0;
     e->index = idx;
-    ins = st__hash_insert(&m->names, c->a, &m->key, m, st__model_entry_name, name, kn, (uint32_t)idx,
-                          &dup);
-    if (ins < 0) return st__nomem(c);
-    if (ins == 0) {
-        st__schema_fail(c, ST_E_DUPLICATE, kpos, name, kn,
-                        "weight_map: tensor \"%s\" is listed twice",
-                        st__quote(q, sizeof q, name, kn));
-        return st__check_value(c, 2);
-    }
-    m->nentries++;
+    w->pending = 1;
+    w->p_hv = hv;
+    w->p_kpos = kpos;
     if (!st__at_token(c, "a value")) return 0;
     v = &c->tok[c->i];
     vpos = st__span_begin(v);
     if (v->type != JSMN_STRING) {
+        if (!st__wm_flush(c, w)) return c->failed ? 0 : st__check_value(c, 2);
         st__schema_fail(c, ST_E_SCHEMA, vpos, name, kn,
                         "weight_map: the value of tensor \"%s\" must be a string (a shard file "
                         "name), found %s", st__quote(q, sizeof q, name, kn),
@@ -228,8 +273,14 @@ static int st__wm_pair(st__ctx *c, st_model *m, const char *k, size_t kn, size_t
         return st__check_value(c, 2);
     }
     if (!st__take_string(c, &s, &sn)) return 0;
+    if (w->last >= 0 && m->shards[w->last].name_len == sn &&
+        memcmp(m->shards[w->last].name, s, sn) == 0) {
+        m->entries[idx].shard = (uint64_t)w->last;
+        return 1;
+    }
     why = st__unsafe_path(s, sn);
     if (why) {
+        if (!st__wm_flush(c, w)) return !c->failed;
         st__schema_fail(c, ST_E_NAME, vpos, name, kn,
                         "weight_map: shard path \"%s\" of tensor \"%s\" %s",
                         st__quote(q2, sizeof q2, s, sn), st__quote(q, sizeof q, name, kn), why);
@@ -237,12 +288,14 @@ static int st__wm_pair(st__ctx *c, st_model *m, const char *k, size_t kn, size_t
     }
     if (!st__add_shard(c, m, s, sn, &shard)) return 0;
     m->entries[idx].shard = shard;
+    w->last = (int64_t)shard;
     return 1;
 }
 
 static int st__weight_map(st__ctx *c, st_model *m)
 {
     const jsmntok_t *t;
+    st__wm w;
     st__it it;
     const char *k;
     size_t kn, kpos;
@@ -257,14 +310,18 @@ static int st__weight_map(st__ctx *c, st_model *m)
         return st__check_value(c, 1);
     }
     if (!st__open(c, &it, 2)) return 0;
+    memset(&w, 0, sizeof w);
+    w.m = m;
+    w.last = -1;
     while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
         if (c->schema_failed) {
             if (!st__check_value(c, 2)) return 0;
             continue;
         }
-        if (!st__wm_pair(c, m, k, kn, kpos)) return 0;
+        if (!st__wm_pair(c, &w, k, kn, kpos)) return 0;
     }
-    return r == 0;
+    if (r != 0) return 0;
+    return st__wm_flush(c, &w) || !c->failed;
 }
 
 /* "metadata": an object's entries are kept (string values decoded, any other
@@ -362,56 +419,138 @@ static int st__index_top(st__ctx *c, st_model *m)
     return 1;
 }
 
-static int st__entry_cmp(const void *pa, const void *pb)
+static int st__name_cmp(const st_model_entry *a, const st_model_entry *b)
 {
-    const st_model_entry *a = (const st_model_entry *)pa, *b = (const st_model_entry *)pb;
-    size_t n;
-    int r;
-    if (a->shard != b->shard) return a->shard < b->shard ? -1 : 1;
-    n = (size_t)(a->name_len < b->name_len ? a->name_len : b->name_len);
-    r = n ? memcmp(a->name, b->name, n) : 0;
+    size_t n = (size_t)(a->name_len < b->name_len ? a->name_len : b->name_len);
+    int r = n ? memcmp(a->name, b->name, n) : 0;
     if (r) return r;
     return (a->name_len > b->name_len) - (a->name_len < b->name_len);
 }
 
-/* Model order, the name index over it, and each shard's range of entries. */
+static int st__entry_cmp(const void *pa, const void *pb)
+{
+    return st__name_cmp((const st_model_entry *)pa, (const st_model_entry *)pb);
+}
+
+/* Puts the entries in model order (by shard, stably, then by name within each
+ * shard), in place, and sets each shard's range; perm[n] is scratch. Indexes
+ * usually list names sorted, so a shard's run is most often sorted already and
+ * only checked. Each entry's index field still holds its position before. */
+static void st__model_sort(st_model *m, uint32_t *perm)
+{
+    size_t n = (size_t)m->nentries, i, ns = (size_t)m->nshards;
+    uint64_t next = 0;
+    for (i = 0; i < ns; i++) m->shards[i].count = 0;
+    for (i = 0; i < n; i++) m->shards[m->entries[i].shard].count++;
+    for (i = 0; i < ns; i++) {
+        m->shards[i].first = next;
+        next += m->shards[i].count;
+    }
+    /* where each entry goes (first is each shard's fill cursor here) */
+    for (i = 0; i < n; i++) perm[i] = (uint32_t)m->shards[m->entries[i].shard].first++;
+    for (i = 0; i < ns; i++) m->shards[i].first -= m->shards[i].count;
+    /* follow the cycles of the permutation: each swap puts one entry home */
+    for (i = 0; i < n; i++) {
+        while (perm[i] != i) {
+            uint32_t j = perm[i];
+            st_model_entry t = m->entries[j];
+            m->entries[j] = m->entries[i];
+            m->entries[i] = t;
+            perm[i] = perm[j];
+            perm[j] = j;
+        }
+    }
+    for (i = 0; i < ns; i++) {
+        st_model_entry *run = m->entries + m->shards[i].first;
+        uint64_t j, cnt = m->shards[i].count;
+        for (j = 1; j < cnt; j++)
+            if (st__name_cmp(&run[j - 1], &run[j]) > 0) break;
+        if (j < cnt) qsort(run, (size_t)cnt, sizeof *run, st__entry_cmp);
+    }
+}
+
+/* Model order, the name index over it, and each shard's range of entries.
+ * The name index is either built during the parse over the entries as they
+ * came (renumbered here, names not hashed again), or empty (st__open_single:
+ * built here). */
 st_status st__model_finish_entries(st_model *m, st_error *err)
 {
-    uint64_t i;
-    uint32_t dup = 0;
-    if (m->nentries > 1) qsort(m->entries, (size_t)m->nentries, sizeof *m->entries, st__entry_cmp);
-    st__hash_free(&m->names, &m->alloc);
-    if (!st__hash_init(&m->names, &m->alloc, (size_t)m->nentries, 1)) goto nomem;
-    for (i = 0; i < m->nentries; i++) {
-        st_model_entry *e = &m->entries[i];
-        st__shard *sh = &m->shards[e->shard];
-        e->index = i;
-        if (sh->count == 0) sh->first = i;
-        sh->count++;
-        if (st__hash_insert(&m->names, &m->alloc, &m->key, m, st__model_entry_name, e->name,
-                            (size_t)e->name_len, (uint32_t)i, &dup) < 0)
-            goto nomem;
+    size_t n = (size_t)m->nentries, i;
+    uint32_t dup = 0, *perm;
+    if (n > SIZE_MAX / sizeof *perm) goto nomem;
+    perm = (uint32_t *)st__malloc(&m->alloc, (n ? n : 1) * sizeof *perm);
+    if (!perm) goto nomem;
+    st__model_sort(m, perm);
+    if (m->names.count == 0) {
+        st__free(&m->alloc, perm, (n ? n : 1) * sizeof *perm);
+        st__hash_free(&m->names, &m->alloc);
+        if (!st__hash_init(&m->names, &m->alloc, n, 1)) goto nomem;
+        for (i = 0; i < n; i++) {
+            st_model_entry *e = &m->entries[i];
+            e->index = i;
+            if (st__hash_insert(&m->names, &m->alloc, &m->key, m, st__model_entry_name, e->name,
+                                (size_t)e->name_len, (uint32_t)i, &dup) < 0)
+                goto nomem;
+        }
+        return ST_OK;
     }
+    /* every name is NUL-terminated now: the table becomes direct */
+    m->names.names = (const char **)st__malloc(&m->alloc, n * sizeof *m->names.names);
+    if (!m->names.names) {
+        st__free(&m->alloc, perm, n * sizeof *perm);
+        goto nomem;
+    }
+    m->names.names_cap = n;
+    for (i = 0; i < n; i++) {
+        st_model_entry *e = &m->entries[i];
+        perm[e->index] = (uint32_t)i;
+        e->index = i;
+        m->names.names[i] = e->name;
+    }
+    st__hash_renumber(&m->names, perm);
+    m->names.direct = 1;
+    st__free(&m->alloc, perm, n * sizeof *perm);
     return ST_OK;
 nomem:
     return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory indexing the model");
 }
 
+/* An upper bound on the pairs of the index (every pair has its ':'), at most
+ * one per 32 bytes: the entry array and the name index are sized from it up
+ * front, and grow past it only for an index of very short names. */
+static size_t st__pairs_hint(const char *js, size_t n)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
+    size_t i = 0, colons = 0;
+    /* 8 bytes at a time: the high bit of each byte of y is set exactly where
+     * the byte is ':' (no carry crosses bytes), then summed by a multiply */
+    for (; n - i >= 8; i += 8) {
+        uint64_t w, x, y;
+        memcpy(&w, js + i, 8);
+        x = w ^ (ones * ':');
+        y = ~(((x & low7) + low7) | x | low7);
+        colons += (size_t)((((y >> 7) * ones) >> 56) & 0xFF);
+    }
+    for (; i < n; i++) colons += js[i] == ':';
+    return colons < n / 32 ? colons : n / 32;
+}
+
 /* Parses the index text js[0..n) into the model's entries and shards. Error
  * offsets are offsets in the index file. */
-st_status st__model_parse_index(st_model *m, const char *js, size_t n, const char *label,
-                                 st_error *err)
+st_status st__model_parse_index(st_model *m, size_t n, const char *label, st_error *err)
 {
+    const char *js = m->text;
     st__ctx c;
     st_file dummy; /* json.c reads header_size from the handle (to tell a NUL) */
     st_error e;
-    size_t bad = 0;
+    size_t bad = 0, hint;
+    int plain = 0;
     const void *nul;
     st_status s;
     char q[96];
 
     st__quote(q, sizeof q, label, strlen(label));
-    if (!st__utf8_valid((const unsigned char *)js, n, &bad))
+    if (!st__utf8_scan((const unsigned char *)js, n, &bad, &plain))
         return st__fail(err, ST_E_UTF8, (uint64_t)bad, NULL, 0,
                         "index \"%s\": byte 0x%02X at offset %llu is not valid UTF-8", q,
                         (unsigned)(unsigned char)js[bad], (unsigned long long)bad);
@@ -424,10 +563,15 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
     c.js = js;
     c.err = &e;
     c.no_prefix = 1;
+    c.plain = plain;
     nul = n ? memchr(js, 0, n) : NULL;
     c.len = nul ? (size_t)((const char *)nul - js) : n;
+    hint = st__pairs_hint(js, c.len);
 
-    if (!st__hash_init(&m->names, c.a, 64, 1) || !st__hash_init(&m->shard_names, c.a, 16, 0))
+    /* names are compared through the entries while they are not yet ended
+     * by a NUL; the table becomes direct once they are (finish_entries) */
+    if (!st__hash_init(&m->names, c.a, hint, 0) || !st__hash_init(&m->shard_names, c.a, 16, 0) ||
+        (hint && !st__grow(&c, (void **)&m->entries, &m->entries_cap, sizeof *m->entries, hint)))
         st__nomem(&c);
     else if (st__tokens_done(&c, st__tokenize(&c) && st__index_top(&c, m)) && c.len < n)
         st__json_error(&c, c.len, "NUL byte in the index");
@@ -444,6 +588,14 @@ st_status st__model_parse_index(st_model *m, const char *js, size_t n, const cha
         st__model_prefix(&e, "index \"%s\": ", q);
         if (err) *err = e;
         return s;
+    }
+    {
+        uint64_t i;
+        for (i = 0; i < m->nentries; i++) {
+            const st_model_entry *en = &m->entries[i];
+            if (en->name >= js && en->name < js + n)
+                m->text[(size_t)(en->name - js) + (size_t)en->name_len] = '\0'; /* its quote */
+        }
     }
     return st__model_finish_entries(m, err);
 }

@@ -531,6 +531,59 @@ else
     echo "check_inspect: no symbolic links here: shard links not checked"
 fi
 
+# Three shards whose first appearance in the weight map (lm_head's shard
+# first, as sorted names put it) is not their file-name order: the table and
+# the JSON list them model-00001 first; a 64-character name stays on its row;
+# a broken shard prints nothing on stdout.
+mkdir -p "$tmp/order"
+python3 - "$tmp/order" <<'PY'
+import json, os, struct, sys
+d = sys.argv[1]
+long64 = "model.layers.10.self_attn.kv_a_proj_with_mqa.weight_scale_inv.xy"
+assert len(long64) == 64
+shards = {"model-00003-of-00003.safetensors": ["lm_head.weight"],
+          "model-00001-of-00003.safetensors": ["model.embed_tokens.weight", long64],
+          "model-00002-of-00003.safetensors": ["model.norm.weight"]}
+wm = {}
+for f, names in shards.items():
+    hdr, off = {}, 0
+    for n in names:
+        hdr[n] = {"dtype": "F32", "shape": [2], "data_offsets": [off, off + 8]}
+        off += 8
+        wm[n] = f
+    h = json.dumps(hdr).encode()
+    open(os.path.join(d, f), "wb").write(struct.pack("<Q", len(h)) + h + bytes(off))
+open(os.path.join(d, "model.safetensors.index.json"), "w").write(
+    json.dumps({"weight_map": dict(sorted(wm.items()))}))
+PY
+run "$INSPECT" "$tmp/order"
+expect_rc "model table: three shards" 0
+expect "model table: shards in file-name order" python3 -c '
+import re, sys
+files = re.findall(r"^file: (\S+)", open(sys.argv[1]).read(), re.M)
+sys.exit(files != ["model-0000%d-of-00003.safetensors" % i for i in (1, 2, 3)])' "$tmp/out"
+expect "model table: a 64-character name on its row" grep -q -E \
+    "^ *[0-9]+  model\.layers\.10\.self_attn\.kv_a_proj_with_mqa\.weight_scale_inv\.xy +F32 " "$tmp/out"
+run "$INSPECT" --json "$tmp/order"
+expect_rc "model json: three shards" 0
+expect "model json: shards in file-name order" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit([s["name"] for s in d["shards"]] != ["model-0000%d-of-00003.safetensors" % i for i in (1, 2, 3)])' "$tmp/out"
+run "$INSPECT" --bytes-read --json "$tmp/order"
+expect "model json: the index and each shard's header read once" python3 -c '
+import re, sys
+m = re.search(r"bytes read: (\d+) reads", open(sys.argv[1]).read())
+sys.exit(not m or int(m.group(1)) != 1 + 2 * 3)' "$tmp/err"
+printf 'XXXXXXXX' >"$tmp/order/model-00002-of-00003.safetensors"
+run "$INSPECT" "$tmp/order"
+expect_rc "model table: a broken shard" 1
+expect "model table: nothing printed for a broken model" empty "$tmp/out"
+expect "model table: the broken shard named" has "$tmp/err" "model-00002-of-00003.safetensors"
+run "$INSPECT" --json "$tmp/order"
+expect_rc "model json: a broken shard" 1
+expect "model json: nothing printed for a broken model" empty "$tmp/out"
+
 # ---------------------------------------------------------------- --dump
 
 python3 - "$tmp/dump.st" <<'PY'
@@ -627,7 +680,7 @@ run "$INSPECT" --bytes-read "$tmp/no-such-file"
 expect_rc "bytes-read: a missing file" 1
 expect "bytes-read: a missing file reported" has "$tmp/err" "cannot open"
 # A sharded model through a counting storage: the index read whole, then each
-# shard's prefix and header (every shard checked once, kept open), no data.
+# shard's prefix and header (every shard opened and checked once), no data.
 mkdir -p "$tmp/model-br"
 want=$(python3 - "$tmp/model-br" <<'PY'
 import json, os, struct, sys

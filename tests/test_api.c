@@ -1393,6 +1393,72 @@ static void test_allocator_counting(void **state)
     free(hdr);
 }
 
+/* st_alloc_cache: files opened one after another through one cache ask the
+ * base allocator for no new block of 4 KiB or more after the first open, keep
+ * the sizes the base was given, and give everything back at close. */
+static void test_alloc_cache(void **state)
+{
+    uint64_t dl;
+    char *hdr = big_header(400, 5, &dl);
+    size_t n, k, large_first = 0;
+    unsigned char *b = stt_build_str(hdr, dl, &n);
+    counter c;
+    st_allocator a = {cnt_malloc, cnt_realloc, cnt_free, NULL};
+    st_allocator missing = {cnt_malloc, NULL, cnt_free, NULL};
+    st_open_options o = ST_OPEN_OPTIONS_INIT;
+    st_alloc_cache *cache = (st_alloc_cache *)1;
+    st_error e;
+    (void)state;
+    counter_init(&c, SIZE_MAX);
+    a.ctx = &c;
+    missing.ctx = &c;
+    expect_status("cache: out NULL", st_alloc_cache_new(NULL, &a, &e), &e, ST_E_INVALID_ARGUMENT);
+    expect_status("cache: base without realloc", st_alloc_cache_new(&cache, &missing, &e), &e,
+                  ST_E_INVALID_ARGUMENT);
+    assert_null(cache);
+    assert_null(st_alloc_cache_allocator(NULL));
+    st_alloc_cache_close(NULL);
+    expect_status("cache: new", st_alloc_cache_new(&cache, &a, &e), &e, ST_OK);
+    assert_non_null(st_alloc_cache_allocator(cache));
+    o.allocator = st_alloc_cache_allocator(cache);
+    for (k = 0; k < 4; k++) {
+        st_file *f = NULL;
+        size_t before = c.n_malloc + c.n_realloc, i, large = 0;
+        expect_status("cache: open", st_open_memory(&f, b, n, &o, &e), &e, ST_OK);
+        assert_int_equal(st_tensor_count(f), 400);
+        assert_non_null(st_tensor_find(f, "layer.123.w1"));
+        st_close(f);
+        for (i = 0; i < c.nblocks; i++) large += c.blocks[i].size >= 4096;
+        if (k == 0) {
+            large_first = large;
+            assert_true(large_first > 0); /* kept for the next open */
+        } else {
+            /* the same file again: every block it needs is a kept one */
+            assert_int_equal(large, large_first);
+            assert_true(c.n_malloc + c.n_realloc - before < 64);
+        }
+    }
+    /* a cache without a base allocator of its own works the same */
+    {
+        st_alloc_cache *plain = NULL;
+        st_open_options po = ST_OPEN_OPTIONS_INIT;
+        st_file *f = NULL;
+        expect_status("cache: plain", st_alloc_cache_new(&plain, NULL, &e), &e, ST_OK);
+        po.allocator = st_alloc_cache_allocator(plain);
+        expect_status("cache: plain open", st_open_memory(&f, b, n, &po, &e), &e, ST_OK);
+        st_close(f);
+        expect_status("cache: plain reopen", st_open_memory(&f, b, n, &po, &e), &e, ST_OK);
+        assert_int_equal(st_tensor_count(f), 400);
+        st_close(f);
+        st_alloc_cache_close(plain);
+    }
+    st_alloc_cache_close(cache);
+    check_clean("after st_alloc_cache_close", &c);
+    counter_done(&c);
+    free(b);
+    free(hdr);
+}
+
 /* struct_size: too small is refused; exactly up to max_header_size means the
  * allocator field is not part of the caller's struct and must not be read. */
 static void test_options_struct_size(void **state)
@@ -1546,6 +1612,7 @@ int main(void)
         cmocka_unit_test(test_options_flags),
         cmocka_unit_test(test_options_struct_size),
         cmocka_unit_test(test_allocator_counting),
+        cmocka_unit_test(test_alloc_cache),
         cmocka_unit_test(test_allocator_failing_sweep),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

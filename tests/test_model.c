@@ -764,6 +764,18 @@ static void test_duplicates(void **state)
               "\"\\u0063\"", 0, "c", NULL);
     bad_index("{\"weight_map\": {}, \"weight_map\": {}}", ST_E_DUPLICATE, "\"weight_map\"", 1,
               NULL, "weight_map");
+    /* a duplicate wins over an error in its own value and in the pairs after it */
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"../x\"}}", ST_E_DUPLICATE,
+              "\"a\": \"../x\"", 0, "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": 5}}", ST_E_DUPLICATE, "\"a\": 5", 0,
+              "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", \"b\": 5}}",
+              ST_E_DUPLICATE, "\"a\": \"" S1 "\", \"b\"", 0, "a", "twice");
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", \"\\u0000\": \"" S1 "\"}}",
+              ST_E_DUPLICATE, "\"a\": \"" S1 "\", \"\\u0000\"", 0, "a", "twice");
+    /* ...and a JSON error after it wins over the duplicate */
+    bad_index("{\"weight_map\": {\"a\": \"" S1 "\", \"a\": \"" S1 "\", }}", ST_E_JSON, NULL, 0,
+              NULL, NULL);
     bad_index("{\"metadata\": 1, \"weight_map\": {}, \"metadata\": 2}", ST_E_DUPLICATE,
               "\"metadata\"", 1, NULL, NULL);
     /* inside an ignored value: offsets are offsets in the index file */
@@ -1149,6 +1161,112 @@ static void test_subdirectory_and_many(void **state)
     free(dir);
 }
 
+/* An index of many entries, names in a scrambled order over shards that come
+ * in runs and alternate: the name table sized up front and grown (compact JSON
+ * has more pairs than the size hint assumes), the sort by shard then name, the
+ * shard paths each counted once, and every name found. */
+static void check_many(size_t count, size_t nshards, int runs, const char *sep)
+{
+    char *dir = new_tmpdir(), *idx, name[48];
+    size_t i, n = 0, cap = count * 64 + 64;
+    st_model *m;
+    uint64_t prev_shard = 0;
+    idx = malloc(cap);
+    assert_non_null(idx);
+    n += (size_t)sprintf(idx + n, "{\"weight_map\":{");
+    for (i = 0; i < count; i++) {
+        size_t k = (i * 7919) % count; /* every k once: 7919 is prime, count is not its multiple */
+        size_t sh = runs ? k * nshards / count : k % nshards;
+        n += (size_t)sprintf(idx + n, "%s\"t%06zu\":%s\"s%zu.safetensors\"", i ? "," : "", k,
+                             sep, sh);
+    }
+    sprintf(idx + n, "}}");
+    write_text(dir, INDEX, idx);
+    m = open_ok(dir, NULL);
+    assert_int_equal(st_model_tensor_count(m), count);
+    assert_int_equal(st_model_shard_count(m), nshards);
+    for (i = 0; i < count; i++) {
+        const st_model_entry *e = st_model_entry_at(m, i);
+        size_t k = (size_t)atol(e->name + 1);
+        char want[48];
+        sprintf(want, "s%zu.safetensors", runs ? k * nshards / count : k % nshards);
+        assert_string_equal(st_model_shard_name(m, e->shard), want);
+        assert_int_equal(e->index, i);
+        if (i) {
+            /* model order: shards in order, names ascending within one */
+            assert_true(e->shard >= prev_shard);
+            if (e->shard == prev_shard)
+                assert_true(strcmp(st_model_entry_at(m, i - 1)->name, e->name) < 0);
+        }
+        prev_shard = e->shard;
+        sprintf(name, "t%06zu", i);
+        e = st_model_find(m, name);
+        assert_non_null(e);
+        assert_string_equal(e->name, name);
+        assert_ptr_equal(st_model_entry_at(m, e->index), e);
+    }
+    assert_null(st_model_find(m, "t"));
+    st_model_close(m);
+    free(idx);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_many_entries(void **state)
+{
+    (void)state;
+    check_many(20000, 7, 1, "");      /* runs, compact: more pairs than the hint */
+    check_many(20000, 7, 0, " ");     /* alternating shards */
+    check_many(5000, 1, 1, "\n  ");  /* one shard */
+    check_many(3, 2, 0, "");
+    /* names with escapes (decoded into memory of their own) beside names kept
+     * in the index's text: each one a C string of its own length */
+    {
+        static const char *const want[] = {"a\"b", "ab", "plain", "z\\"};
+        char *dir = new_tmpdir();
+        st_model *m;
+        size_t i;
+        write_text(dir, INDEX,
+                   "{\"weight_map\": {\"plain\": \"s.safetensors\", \"a\\u0062\": "
+                   "\"s.safetensors\", \"a\\\"b\": \"t.safetensors\", \"z\\\\\": \"s.safetensors\"}}");
+        m = open_ok(dir, NULL);
+        assert_int_equal(st_model_tensor_count(m), 4);
+        for (i = 0; i < 4; i++) {
+            const st_model_entry *e = st_model_find(m, want[i]);
+            assert_non_null(e);
+            assert_string_equal(e->name, want[i]);
+            assert_int_equal(strlen(e->name), e->name_len);
+        }
+        assert_null(st_model_find(m, "plain\""));
+        st_model_close(m);
+        rm_rf(dir);
+        free(dir);
+    }
+    /* a duplicate far from the first, after the table has grown */
+    {
+        char *dir = new_tmpdir(), *idx = malloc(20000 * 40 + 64), *p;
+        st_model *m = (st_model *)1;
+        st_error e;
+        size_t i, n = 0;
+        assert_non_null(idx);
+        n += (size_t)sprintf(idx + n, "{\"weight_map\":{");
+        for (i = 0; i < 20000; i++)
+            n += (size_t)sprintf(idx + n, "%s\"t%zu\":\"s.safetensors\"", i ? "," : "",
+                                 i == 19999 ? (size_t)17 : i);
+        sprintf(idx + n, "}}");
+        write_text(dir, INDEX, idx);
+        p = path_of(dir, INDEX);
+        expect_status("duplicate", st_model_open(&m, p, NULL, &e), &e, ST_E_DUPLICATE);
+        assert_null(m);
+        expect_in("duplicate", e.message, "\"t17\" is listed twice");
+        assert_int_equal(e.offset, (uint64_t)(strstr(idx, ",\"t17\":\"s.safetensors\"}") - idx) + 1);
+        free(p);
+        free(idx);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
 /* ---------------------------------------------------------------- options */
 
 static void bad_open(const char *what, const char *path, const st_model_options *o,
@@ -1425,6 +1543,111 @@ static void fa_free(void *ctx, void *p, size_t n)
     free(p);
 }
 
+/* Allocations of 4 KiB or more, counted (and every block given back). */
+typedef struct calloc_count {
+    long large;
+    long live;
+    long long bytes;
+    pthread_mutex_t mu;
+} calloc_count;
+
+static void cc_note(calloc_count *a, size_t n, long live, long long bytes)
+{
+    pthread_mutex_lock(&a->mu);
+    if (n >= 4096) a->large++;
+    a->live += live;
+    a->bytes += bytes;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void *cc_malloc(void *ctx, size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p) cc_note((calloc_count *)ctx, n, 1, (long long)n);
+    return p;
+}
+
+static void *cc_realloc(void *ctx, void *p, size_t old, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q) cc_note((calloc_count *)ctx, n > old ? n : 0, 0, (long long)n - (long long)old);
+    return q;
+}
+
+static void cc_free(void *ctx, void *p, size_t n)
+{
+    if (!p) return;
+    cc_note((calloc_count *)ctx, 0, -1, -(long long)n);
+    free(p);
+}
+
+/* Shards opened one after another reuse the blocks of the shard closed before
+ * them: after the first, opening a shard of the same shape asks the caller's
+ * allocator for no block of 4 KiB or more. */
+static void test_scratch_reuse(void **state)
+{
+    enum { NSH = 4, NT = 300 };
+    char *dir = new_tmpdir(), *idx = malloc(NSH * NT * 64 + 64), files[NSH][48];
+    static char store[NSH][NT][16];
+    const char *names[NT];
+    calloc_count a;
+    st_allocator al = {cc_malloc, cc_realloc, cc_free, NULL};
+    st_open_options fo = ST_OPEN_OPTIONS_INIT;
+    st_model_options o = ST_MODEL_OPTIONS_INIT;
+    st_model *m;
+    size_t i, k, n = 0;
+    uint32_t max_open;
+    (void)state;
+    assert_non_null(idx);
+    n += (size_t)sprintf(idx + n, "{\"weight_map\": {");
+    for (k = 0; k < NSH; k++) {
+        sprintf(files[k], "model-%05zu-of-%05d.safetensors", k + 1, NSH);
+        for (i = 0; i < NT; i++) {
+            sprintf(store[k][i], "s%zu.t%03zu", k, i);
+            names[i] = store[k][i];
+            n += (size_t)sprintf(idx + n, "%s\"%s\": \"%s\"", n > 16 ? ", " : "", names[i],
+                                 files[k]);
+        }
+        write_shard(dir, files[k], names, NT);
+    }
+    sprintf(idx + n, "}}");
+    write_text(dir, INDEX, idx);
+    for (max_open = 1; max_open <= 2; max_open++) {
+        memset(&a, 0, sizeof a);
+        pthread_mutex_init(&a.mu, NULL);
+        al.ctx = &a;
+        fo.allocator = &al;
+        o.file_options = &fo;
+        o.max_open_shards = max_open;
+        m = open_ok(dir, &o);
+        for (k = 0; k < NSH; k++) {
+            const st_file *f = NULL;
+            st_error e;
+            long before = a.large;
+            expect_status("acquire", st_model_acquire(m, k, &f, &e), &e, ST_OK);
+            verify_tensor(f, store[k][NT / 2]);
+            st_model_release(m, k);
+            if (k == 0) {
+                assert_true(a.large > before); /* the first open allocates */
+            } else if (k >= max_open) {
+                /* an evicted shard's blocks serve this one */
+                if (a.large != before) {
+                    print_error("max_open %u, shard %zu: %ld new blocks of 4 KiB or more\n",
+                                (unsigned)max_open, k, a.large - before);
+                    fail();
+                }
+            }
+        }
+        st_model_close(m);
+        assert_int_equal(a.live, 0);
+        assert_int_equal(a.bytes, 0);
+        pthread_mutex_destroy(&a.mu);
+    }
+    free(idx);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Fails allocation k for k = 1, 2, ... until an open needs no more: each
  * failure must be ST_E_NOMEM and leave nothing allocated. acquire_all: also
  * acquire every shard (and count those allocations). */
@@ -1521,10 +1744,12 @@ int main(void)
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_non_ascii_names),
         cmocka_unit_test(test_subdirectory_and_many),
+        cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_threads_failing_shard),
         cmocka_unit_test(test_failing_allocator),
+        cmocka_unit_test(test_scratch_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
