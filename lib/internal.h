@@ -27,12 +27,15 @@
  * "printf" would mean msvcrt's) */
 #define ST__PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
 #define ST__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ST__LIKELY(x) __builtin_expect(!!(x), 1)
 #elif defined(__GNUC__)
 #define ST__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define ST__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ST__LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define ST__PRINTF(a, b)
 #define ST__UNLIKELY(x) (x)
+#define ST__LIKELY(x) (x)
 #endif
 
 #define ST__NO_OFFSET UINT64_MAX

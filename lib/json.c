@@ -683,21 +683,28 @@ static void st__keep_chain(st__ctx *c)
 {
     jsmn_parser *ps = &c->ps;
     int q = ps->toksuper, k;
-    unsigned top = 0, j, n, m;
+    unsigned top = 0, j, n, d;
     int fresh[ST__TOK_NEW + 2];
-    /* the chain's members made in the last window, innermost first */
+    /* the chain's members made in the last window, innermost first (a nest's
+     * parent is most often the token just before: that guess, taken as a
+     * branch, lets the loads of a long chain overlap) */
     while (q >= (int)c->chain) {
+        int up = c->tok[q].parent;
         fresh[top++] = q;
-        q = c->tok[q].parent;
+        if (ST__LIKELY(up == q - 1)) q--;
+        else q = up;
     }
     j = (unsigned)(q + 1); /* the old chain's first j members are still in it */
     n = j;
+    d = n ? c->depth[n - 1] : 0;
     for (k = (int)top - 1; k >= 0; k--) {
         jsmntok_t *t = &c->tok[n];
-        *t = c->tok[fresh[k]];
-        t->parent = (int)n - 1;
-        m = t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
-        c->depth[n] = (unsigned short)((n ? c->depth[n - 1] : 0) + m);
+        if ((unsigned)fresh[k] != n) { /* (in place when nothing before it was dropped) */
+            *t = c->tok[fresh[k]];
+            t->parent = (int)n - 1;
+        }
+        d += t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
+        c->depth[n] = (unsigned short)d;
         n++;
     }
     ps->toknext = n;

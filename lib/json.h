@@ -238,6 +238,10 @@ int st__colon_slow(st__ctx *c);
 static inline int st__arr_next(st__ctx *c, st__it *it)
 {
     size_t p = c->p;
+    if (p < c->len && c->js[p] == ']') { /* the walk matches brackets itself */
+        c->p = p + 1;
+        return 0;
+    }
     if (!it->first) {
         if (p < c->len && c->js[p] == ',') p++;
         else return st__arr_next_slow(c, it);
@@ -256,6 +260,10 @@ static inline int st__obj_next(st__ctx *c, st__it *it, const char **k, size_t *k
                                size_t *kpos)
 {
     size_t p = c->p;
+    if (p < c->len && c->js[p] == '}') {
+        c->p = p + 1;
+        return 0;
+    }
     if (!it->first) {
         if (p < c->len && c->js[p] == ',') p++;
         else return st__obj_next_slow(c, it, k, kn, kpos);
