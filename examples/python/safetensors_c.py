@@ -239,6 +239,10 @@ class st_file(ctypes.Structure):  # opaque
     pass
 
 
+class st_alloc_cache(ctypes.Structure):  # opaque
+    pass
+
+
 class st_model(ctypes.Structure):  # opaque
     pass
 
@@ -342,6 +346,9 @@ _SIGNATURES = {
     "st_writer_file_size": (c_u64, [P(st_writer)]),
     "st_writer_finish": (c_enum, [P(st_writer), E]),
     "st_writer_abort": (None, [P(st_writer)]),
+    "st_alloc_cache_new": (c_enum, [P(P(st_alloc_cache)), P(st_allocator), E]),
+    "st_alloc_cache_allocator": (P(st_allocator), [P(st_alloc_cache)]),
+    "st_alloc_cache_close": (None, [P(st_alloc_cache)]),
     "st_version_number": (ctypes.c_uint, []),
     "st_version_string": (cp, []),
 }
