@@ -213,11 +213,26 @@ static int st__entry(st__ctx *c, const char *name, size_t nlen, size_t kpos)
     return 1;
 }
 
+/* Exactly n elements of room (n > *cap): no doubling past the estimate. */
+static int st__resize(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t n)
+{
+    void *p;
+    if (n <= *cap) return 1;
+    if (n > SIZE_MAX / elem) return st__nomem(c);
+    p = st__realloc(c->a, *arr, *cap * elem, n * elem);
+    if (!p) return st__nomem(c);
+    *arr = p;
+    *cap = n;
+    return 1;
+}
+
 /* Metadata keys enter the index a few keys late (ST__MQ), their slots
  * prefetched when they are read: with a million keys, the index is far bigger
  * than the caches, and the insertions would otherwise wait on memory one by
  * one. A duplicate found late still wins over any error recorded after it. */
 #define ST__MQ 8
+/* After this many metadata entries the array is sized for the rest at once. */
+#define ST__META_EST 64
 
 typedef struct st__mq_item {
     uint64_t hv;
@@ -253,6 +268,7 @@ static int st__metadata(st__ctx *c, size_t kpos)
     int r;
     st__mq_item mq[ST__MQ];
     unsigned mq_head = 0, mq_n = 0;
+    size_t p0;
     if (!st__at_token(c, "a value")) return 0;
     t = &c->tok[c->i];
     if (t->type == JSMN_PRIMITIVE && t->end - t->start == 4 && memcmp(c->js + t->start, "null", 4) == 0) {
@@ -269,8 +285,18 @@ static int st__metadata(st__ctx *c, size_t kpos)
     }
     (void)kpos;
     f->meta_state = ST_METADATA_OBJECT;
+    p0 = c->p;
     if (!st__open(c, &it, 2)) return 0;
     while ((r = st__obj_next(c, &it, &k, &kn, &ekpos)) == 1) {
+        if (f->nmeta == ST__META_EST && !c->schema_failed) {
+            /* a big object: room for as many entries as the rest of the header
+             * could hold at this size each, so the array is never copied (its
+             * untouched end costs address space, not memory) */
+            size_t used = ekpos - p0, est;
+            est = used ? (c->len - p0) / used * ST__META_EST + ST__META_EST : 0;
+            if (est > (c->len - p0) / 6 + ST__META_EST) est = (c->len - p0) / 6 + ST__META_EST;
+            if (!st__resize(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, est)) return 0;
+        }
         const jsmntok_t *v;
         char *key = NULL;
         st_metadata_entry *e = NULL;
@@ -338,19 +364,6 @@ static int st__metadata(st__ctx *c, size_t kpos)
  * (the name index rebuilt from the entries so far). Where the estimate falls
  * short, the tables grow by doubling as before. */
 #define ST__EST_AFTER 32
-
-/* Exactly n elements of room (n > *cap): no doubling past the estimate. */
-static int st__resize(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t n)
-{
-    void *p;
-    if (n <= *cap) return 1;
-    if (n > SIZE_MAX / elem) return st__nomem(c);
-    p = st__realloc(c->a, *arr, *cap * elem, n * elem);
-    if (!p) return st__nomem(c);
-    *arr = p;
-    *cap = n;
-    return 1;
-}
 
 static int st__reserve(st__ctx *c, size_t first_pos)
 {
