@@ -1396,6 +1396,77 @@ static void test_allocator_counting(void **state)
 /* st_alloc_cache: files opened one after another through one cache ask the
  * base allocator for no new block of 4 KiB or more after the first open, keep
  * the sizes the base was given, and give everything back at close. */
+/* Tables big enough for the default allocator's 2 MiB-aligned blocks, opened
+ * from a file (the library's own mapping) and from memory: 40,000 tensors
+ * (3.5 MB of records), and a metadata object whose first 64 entries are long
+ * and the next 150,000 tiny, so the entry array outgrows its estimate and is
+ * grown while aligned, shifting its bytes. Everything must read back. */
+static void test_big_tables(void **state)
+{
+    size_t cap = 8u << 20, n = 0, i, size = 0, k;
+    char *h = malloc(cap);
+    unsigned char *file;
+    char *path;
+    int from;
+    (void)state;
+    assert_non_null(h);
+    n += (size_t)snprintf(h + n, cap - n, "{\"__metadata__\":{");
+    for (i = 0; i < 64; i++) {
+        n += (size_t)snprintf(h + n, cap - n, "%s\"long%zu\":\"", i ? "," : "", i);
+        memset(h + n, 'a' + (int)(i % 26), 2000);
+        n += 2000;
+        h[n++] = '"';
+    }
+    for (i = 0; i < 150000; i++) n += (size_t)snprintf(h + n, cap - n, ",\"k%zu\":\"%zu\"", i, i * 7);
+    n += (size_t)snprintf(h + n, cap - n, "}");
+    for (i = 0; i < 40000; i++)
+        n += (size_t)snprintf(h + n, cap - n, ",\"t%zu\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[%zu,%zu]}",
+                              i, 2 * i, 2 * i + 2);
+    n += (size_t)snprintf(h + n, cap - n, "}");
+    assert_true(n < cap);
+    file = stt_build(h, n, 80000, &size);
+    assert_non_null(file);
+    path = stt_write_temp(file, size);
+    assert_non_null(path);
+    for (from = 0; from < 2; from++) {
+        st_file *f = NULL;
+        st_error err;
+        st_status s = from ? st_open_memory(&f, file, size, NULL, &err)
+                           : st_open_path(&f, path, NULL, &err);
+        if (s != ST_OK) fail_msg("%s", err.message);
+        assert_int_equal(st_tensor_count(f), 40000);
+        assert_int_equal(st_metadata_count(f), 64 + 150000);
+        for (i = 0; i < 40000; i++) {
+            char nm[32];
+            const st_tensor *t;
+            snprintf(nm, sizeof nm, "t%zu", i);
+            t = st_tensor_find(f, nm);
+            assert_non_null(t);
+            assert_int_equal(t->begin, 2 * i);
+            assert_ptr_equal(st_tensor_at(f, i), t);
+        }
+        for (i = 0; i < 64; i++) {
+            const st_metadata_entry *e = st_metadata_at(f, i);
+            assert_int_equal(e->value_len, 2000);
+            for (k = 0; k < 2000; k++) assert_int_equal(e->value[k], 'a' + (int)(i % 26));
+        }
+        for (i = 0; i < 150000; i++) {
+            char key[32], val[32];
+            const st_metadata_entry *e;
+            snprintf(key, sizeof key, "k%zu", i);
+            snprintf(val, sizeof val, "%zu", i * 7);
+            e = st_metadata_find(f, key);
+            assert_non_null(e);
+            assert_ptr_equal(e, st_metadata_at(f, 64 + i));
+            assert_string_equal(e->value, val);
+        }
+        st_close(f);
+    }
+    stt_remove_temp(path);
+    free(file);
+    free(h);
+}
+
 static void test_alloc_cache(void **state)
 {
     uint64_t dl;
@@ -1613,6 +1684,7 @@ int main(void)
         cmocka_unit_test(test_options_struct_size),
         cmocka_unit_test(test_allocator_counting),
         cmocka_unit_test(test_alloc_cache),
+        cmocka_unit_test(test_big_tables),
         cmocka_unit_test(test_allocator_failing_sweep),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
