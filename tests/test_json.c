@@ -390,6 +390,10 @@ typedef struct sbuf {
     size_t n, cap;
 } sbuf;
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void sb_add(sbuf *b, const char *fmt, ...);
 static void sb_add(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
