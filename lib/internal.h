@@ -246,7 +246,7 @@ struct st_file {
     st__hash meta_hash;
     st__key128 key;
     st__arena arena;
-    st__arena name_arena; /* tensor names, packed in header order */
+    st__arena name_arena; /* tensor names and metadata strings, packed in header order */
     /* during open only: per tensor (header order), header positions of the
      * shape and data_offsets arrays, for error offsets of rules 7 and 8 */
     uint64_t *tmp_pos;

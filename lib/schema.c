@@ -302,7 +302,7 @@ static int st__metadata(st__ctx *c, size_t kpos)
         st_metadata_entry *e = NULL;
         if (!c->schema_failed) {
             st__mq_item *q;
-            key = (char *)st__arena_alloc(&f->arena, kn + 1);
+            key = (char *)st__arena_alloc_bytes(&f->name_arena, kn + 1);
             if (!key) return st__nomem(c);
             memcpy(key, k, kn);
             key[kn] = '\0';
@@ -342,7 +342,7 @@ static int st__metadata(st__ctx *c, size_t kpos)
             size_t sn;
             char *val;
             if (!st__take_string(c, &s, &sn)) return 0;
-            val = (char *)st__arena_alloc(&f->arena, sn + 1);
+            val = (char *)st__arena_alloc_bytes(&f->name_arena, sn + 1);
             if (!val) return st__nomem(c);
             memcpy(val, s, sn);
             val[sn] = '\0';
