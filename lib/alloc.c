@@ -25,17 +25,24 @@ static int st__is_big(size_t size)
     return size >= ST__BIG && st__os_huge_ok();
 }
 
+/* The start malloc gave, kept in the bytes just before the aligned block. */
+static void st__keep_raw(unsigned char *block, void *raw)
+{
+    memcpy(block - sizeof raw, &raw, sizeof raw);
+}
+
 static void *st__big_alloc(size_t size)
 {
-    size_t total = size + 2 * ST__BIG + sizeof(void *), span;
+    size_t total, span;
     unsigned char *raw, *p;
     uintptr_t a;
-    if (total < size) return NULL;
+    if (size > SIZE_MAX - 2 * ST__BIG - sizeof(void *)) return NULL;
+    total = size + 2 * ST__BIG + sizeof(void *);
     raw = (unsigned char *)malloc(total);
     if (!raw) return NULL;
     a = ((uintptr_t)raw + sizeof(void *) + ST__BIG - 1) & ~(uintptr_t)(ST__BIG - 1);
     p = raw + (a - (uintptr_t)raw);
-    memcpy(p - sizeof(void *), &raw, sizeof raw);
+    st__keep_raw(p, raw);
     span = (size + ST__BIG - 1) & ~(ST__BIG - 1); /* inside raw's allocation */
     st__os_advise_huge(p, span);
     return p;
@@ -73,9 +80,10 @@ static void *st__std_realloc(void *ctx, void *p, size_t old_size, size_t new_siz
          * (mremap) rather than copy them; the bytes then shift by less than
          * 2 MiB to the new alignment */
         unsigned char *raw, *nraw;
-        size_t off, noff, total = new_size + 2 * ST__BIG + sizeof(void *), span;
+        size_t off, noff, total, span;
         uintptr_t a;
-        if (total < new_size) return NULL;
+        if (new_size > SIZE_MAX - 2 * ST__BIG - sizeof(void *)) return NULL;
+        total = new_size + 2 * ST__BIG + sizeof(void *);
         memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
         off = (size_t)((unsigned char *)p - raw);
         nraw = (unsigned char *)realloc(raw, total);
@@ -83,7 +91,7 @@ static void *st__std_realloc(void *ctx, void *p, size_t old_size, size_t new_siz
         a = ((uintptr_t)nraw + sizeof(void *) + ST__BIG - 1) & ~(uintptr_t)(ST__BIG - 1);
         noff = (size_t)(a - (uintptr_t)nraw);
         if (noff != off) memmove(nraw + noff, nraw + off, old_size < new_size ? old_size : new_size);
-        memcpy(nraw + noff - sizeof(void *), &nraw, sizeof nraw);
+        st__keep_raw(nraw + noff, nraw);
         span = (new_size + ST__BIG - 1) & ~(ST__BIG - 1);
         st__os_advise_huge(nraw + noff, span);
         return nraw + noff;
