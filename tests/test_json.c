@@ -390,7 +390,9 @@ typedef struct sbuf {
     size_t n, cap;
 } sbuf;
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+__attribute__((format(__MINGW_PRINTF_FORMAT, 2, 3)))
+#elif defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 static void sb_add(sbuf *b, const char *fmt, ...);
