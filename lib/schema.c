@@ -368,18 +368,19 @@ static int st__metadata(st__ctx *c, size_t kpos)
 static int st__reserve(st__ctx *c, size_t first_pos)
 {
     st_file *f = c->f;
-    size_t used = c->p - first_pos, est, k;
+    size_t used = c->p - first_pos, rest = c->len - first_pos, est, room, k;
     st__hash h;
     if (!used || f->ntensors == 0) return 1;
     /* entries of the same size as these fill the rest; a valid entry takes at
-     * least 48 bytes, which bounds any estimate */
-    est = (c->len - first_pos) / used;
-    est = est > (SIZE_MAX / 2) / f->ntensors ? SIZE_MAX / 2 : est * f->ntensors;
-    est += est / 8 + 16;
+     * least 48 bytes, which bounds any estimate. The records get some room to
+     * spare (given back at the end); the index, which cannot be, gets little. */
+    est = rest <= SIZE_MAX / f->ntensors ? rest * f->ntensors / used : rest / used * f->ntensors;
     if (est > c->len / 48 + 16) est = c->len / 48 + 16;
+    room = est + est / 8 + 16;
+    est += est / 32;
     if (est <= f->names.cap / 2) return 1;
-    if (!st__resize(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, est) ||
-        !st__resize(c, (void **)&f->tmp_pos, &f->tmp_pos_cap, sizeof *f->tmp_pos, est))
+    if (!st__resize(c, (void **)&f->tensors, &f->tensors_cap, sizeof *f->tensors, room) ||
+        !st__resize(c, (void **)&f->tmp_pos, &f->tmp_pos_cap, sizeof *f->tmp_pos, room))
         return 0;
     if (!st__hash_init(&h, c->a, est, 1)) return st__nomem(c);
     for (k = 0; k < f->ntensors; k++) {
@@ -478,6 +479,15 @@ static int st__top(st__ctx *c)
         }
     }
     if (r < 0) return 0;
+    if (!c->schema_failed && f->ntensors + f->ntensors / 32 + 8 < f->tensors_cap) {
+        /* the records live as long as the handle: give back what the estimate
+         * overshot (a shrink keeps the block where it is) */
+        void *p = st__realloc(c->a, f->tensors, f->tensors_cap * sizeof *f->tensors,
+                              (f->ntensors ? f->ntensors : 1) * sizeof *f->tensors);
+        if (!p) return st__nomem(c);
+        f->tensors = (st_tensor *)p;
+        f->tensors_cap = f->ntensors ? f->ntensors : 1;
+    }
     st__skip_ws(c);
     if (c->p < c->len)
         return st__json_error(c, c->p, "unexpected %s after the header's JSON object",
@@ -512,7 +522,8 @@ st_status st__parse_header(st_file *f, uint32_t flags, st_error *err)
     nul = n ? memchr(h, 0, n) : NULL;
     c.len = nul ? (size_t)((const unsigned char *)nul - h) : n;
     f->arena.block_size = n / 4 < 4096 ? 4096 : (n / 4 > (1u << 20) ? (1u << 20) : n / 4);
-    f->name_arena.block_size = n / 8 < 4096 ? 4096 : (n / 8 > (1u << 20) ? (1u << 20) : n / 8);
+    /* names and metadata strings: about half of a small header */
+    f->name_arena.block_size = n / 2 < 4096 ? 4096 : (n / 2 > (1u << 20) ? (1u << 20) : n / 2);
 
     if (st__tokens_done(&c, st__tokenize(&c) && st__top(&c)) && c.len < n) {
         /* NUL bytes: only NUL and whitespace may follow, and only with the switch */
