@@ -479,9 +479,11 @@ static int st__top(st__ctx *c)
         }
     }
     if (r < 0) return 0;
-    if (!c->schema_failed && f->ntensors + f->ntensors / 32 + 8 < f->tensors_cap) {
-        /* the records live as long as the handle: give back what the estimate
-         * overshot (a shrink keeps the block where it is) */
+    if (!c->schema_failed && f->ntensors + f->ntensors / 32 + 8 < f->tensors_cap &&
+        f->tensors_cap * sizeof *f->tensors < ((size_t)1 << 20)) {
+        /* the records live as long as the handle: a small block gives back what
+         * the estimate overshot (in a big one, the untouched end is address
+         * space, not memory, and moving it would cost a copy) */
         void *p = st__realloc(c->a, f->tensors, f->tensors_cap * sizeof *f->tensors,
                               (f->ntensors ? f->ntensors : 1) * sizeof *f->tensors);
         if (!p) return st__nomem(c);
