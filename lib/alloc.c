@@ -114,6 +114,18 @@ static void st__std_free(void *ctx, void *p, size_t size)
 
 const st_allocator st__default_allocator = {st__std_malloc, st__std_realloc, st__std_free, NULL};
 
+/* An allocator from the options: NULL keeps the default; a hook must have all
+ * three functions. */
+st_status st__opt_allocator(const st_allocator *a, st_allocator *out, st_error *err)
+{
+    if (!a) return ST_OK;
+    if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
+        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
+                        "allocator needs malloc_fn, realloc_fn and free_fn");
+    *out = *a;
+    return ST_OK;
+}
+
 void *st__malloc(const st_allocator *a, size_t size)
 {
     return a->malloc_fn(a->ctx, size);

@@ -29,16 +29,6 @@ st_status st__opt_cap(uint64_t max_header_size, uint64_t *cap, st_error *err)
     return ST_OK;
 }
 
-st_status st__opt_allocator(const st_allocator *a, st_allocator *out, st_error *err)
-{
-    if (!a) return ST_OK;
-    if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
-        return st__fail(err, ST_E_INVALID_ARGUMENT, ST__NO_OFFSET, NULL, 0,
-                        "allocator needs malloc_fn, realloc_fn and free_fn");
-    *out = *a;
-    return ST_OK;
-}
-
 static st_status st__read_options(const st_open_options *o, st__opts *r, st_error *err)
 {
     r->flags = 0;
