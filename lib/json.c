@@ -522,51 +522,59 @@ int st__pop_keys(st__ctx *c, size_t base, const char *where, const char *name,
 
 /* ---------------------------------------------------------------- generic value */
 
-/* NOLINTNEXTLINE(misc-no-recursion): nesting is bounded by ST__MAX_DEPTH */
-static int st__check_object(st__ctx *c, int depth)
-{
-    st__it it;
-    size_t base = c->nkeys, kn, kpos;
-    const char *k;
-    int r;
-    if (!st__open(c, &it, depth)) return 0;
-    while ((r = st__obj_next(c, &it, &k, &kn, &kpos)) == 1) {
-        /* r == 1 sets k; the analyzer does not inline the variadic st__json_error
-         * (always 0). NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
-        if (!st__push_key_now(c, base, k, kn, kpos)) return 0;
-        if (!st__check_value(c, depth)) return 0;
-    }
-    if (r < 0) return 0;
-    return st__pop_keys(c, base, "an object", c->cur_name, c->cur_nlen);
-}
-
-/* NOLINTNEXTLINE(misc-no-recursion): nesting is bounded by ST__MAX_DEPTH */
+/* Any JSON value at the cursor, checked to the grammar, duplicate keys
+ * included, as a recursive walk would (the same calls in the same order, so the
+ * same first error), but with its own stack of open containers: a value nested
+ * 128 deep costs no call per level. depth is the level of the value's parent
+ * (the top object is 1). */
 int st__check_value(st__ctx *c, int depth)
 {
-    const jsmntok_t *t;
-    if (!st__at_token(c, "a value")) return 0;
-    t = &c->tok[c->i];
-    switch (t->type) {
-    case JSMN_OBJECT:
-        return st__check_object(c, depth + 1);
-    case JSMN_ARRAY: {
+    struct {
         st__it it;
-        int r;
-        if (!st__open(c, &it, depth + 1)) return 0;
-        while ((r = st__arr_next(c, &it)) == 1)
-            if (!st__check_value(c, depth + 1)) return 0;
-        return r == 0;
-    }
-    case JSMN_STRING: {
-        const char *s;
-        size_t n;
-        return st__take_string(c, &s, &n);
-    }
-    default:
-        if (!st__check_primitive(c, t)) return 0;
-        c->i++;
-        c->p = (size_t)t->end;
-        return 1;
+        int obj;     /* an object (else an array) */
+        size_t base; /* an object's first key in c->keys */
+    } st[ST__MAX_DEPTH + 1];
+    int top = 0, r, ready = 0; /* ready: the next token is known to start at the cursor */
+    for (;;) {
+        const jsmntok_t *t;
+        if (!ready && !st__at_token(c, "a value")) return 0;
+        t = &c->tok[c->i];
+        if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
+            /* (depth + top + 1 > ST__MAX_DEPTH: refused before st may overflow) */
+            if (!st__open(c, &st[top].it, depth + top + 1)) return 0;
+            st[top].obj = t->type == JSMN_OBJECT;
+            st[top].base = c->nkeys;
+            top++;
+        } else if (t->type == JSMN_STRING) {
+            const char *s;
+            size_t n;
+            if (!st__take_string(c, &s, &n)) return 0;
+        } else {
+            if (!st__check_primitive(c, t)) return 0;
+            c->i++;
+            c->p = (size_t)t->end;
+        }
+        /* the next value of the innermost open container, closing those that end */
+        for (;;) {
+            if (!top) return 1;
+            if (st[top - 1].obj) {
+                const char *k;
+                size_t kn, kpos;
+                r = st__obj_next(c, &st[top - 1].it, &k, &kn, &kpos);
+                /* r == 1 sets k; the analyzer does not inline the variadic
+                 * st__json_error (always 0). NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+                if (r == 1 && !st__push_key_now(c, st[top - 1].base, k, kn, kpos)) return 0;
+                if (r == 0 && !st__pop_keys(c, st[top - 1].base, "an object", c->cur_name, c->cur_nlen))
+                    return 0;
+                ready = 0;
+            } else {
+                r = st__arr_next(c, &st[top - 1].it); /* 1: at the element's token */
+                ready = 1;
+            }
+            if (r < 0) return 0;
+            if (r == 1) break;
+            top--;
+        }
     }
 }
 
@@ -682,8 +690,8 @@ static int st__jsmn_failed(st__ctx *c, int r)
 static void st__keep_chain(st__ctx *c)
 {
     jsmn_parser *ps = &c->ps;
-    int q = ps->toksuper, k;
-    unsigned top = 0, j, n, d;
+    int q = ps->toksuper, k, inplace = 1;
+    unsigned top = 0, n;
     int fresh[ST__TOK_NEW + 2];
     /* the chain's members made in the last window, innermost first (a nest's
      * parent is most often the token just before: that guess, taken as a
@@ -691,27 +699,85 @@ static void st__keep_chain(st__ctx *c)
     while (q >= (int)c->chain) {
         int up = c->tok[q].parent;
         fresh[top++] = q;
-        if (ST__LIKELY(up == q - 1)) q--;
-        else q = up;
-    }
-    j = (unsigned)(q + 1); /* the old chain's first j members are still in it */
-    n = j;
-    d = n ? c->depth[n - 1] : 0;
-    for (k = (int)top - 1; k >= 0; k--) {
-        jsmntok_t *t = &c->tok[n];
-        if ((unsigned)fresh[k] != n) { /* (in place when nothing before it was dropped) */
-            *t = c->tok[fresh[k]];
-            t->parent = (int)n - 1;
+        if (ST__LIKELY(up == q - 1)) {
+            q--;
+        } else {
+            q = up;
+            inplace = 0;
         }
-        d += t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
-        c->depth[n] = (unsigned short)d;
-        n++;
+    }
+    /* the old chain's first q + 1 members are still in it; the new ones follow
+     * them, moved down unless they already do (each then the parent of the next) */
+    n = (unsigned)(q + 1);
+    if (inplace) {
+        n += top;
+    } else {
+        for (k = (int)top - 1; k >= 0; k--) {
+            jsmntok_t *t = &c->tok[n];
+            if ((unsigned)fresh[k] != n) *t = c->tok[fresh[k]];
+            t->parent = (int)n - 1;
+            n++;
+        }
     }
     ps->toknext = n;
     ps->toksuper = (int)n - 1;
     c->chain = n;
     c->i = n;
     c->ntok = n;
+}
+
+/* Whether the chain nests deeper than the limit (it holds the open containers
+ * and at most one pending key above each: checked only when it is long). */
+static int st__chain_too_deep(const st__ctx *c)
+{
+    unsigned k, d = 0;
+    if (c->chain <= ST__MAX_DEPTH) return 0;
+    for (k = 0; k < c->chain; k++) d += c->tok[k].type == JSMN_OBJECT || c->tok[k].type == JSMN_ARRAY;
+    return d > ST__MAX_DEPTH;
+}
+
+/* A run of closing brackets longer than the window allows (see above) is closed
+ * here, between calls, as jsmn itself would close each bracket: the innermost
+ * open container (past a pending key) must be of the bracket's type, its end is
+ * set and it leaves the chain. Each costs one step, not a climb. Whitespace
+ * between them is skipped; anything else, a bracket of the wrong type or one
+ * with no container open stops the run and is left to jsmn (which reports the
+ * error). Called right after st__keep_chain: tok[0..chain) is the chain, each
+ * member's parent the one before it. */
+static void st__close_run(st__ctx *c)
+{
+    jsmn_parser *ps = &c->ps;
+    const char *js = c->js;
+    size_t p = ps->pos, n = c->len;
+    unsigned m = c->chain;
+    while (p < n) {
+        char ch = js[p];
+        jsmntype_t type;
+        unsigned k;
+        if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {
+            p++;
+            continue;
+        }
+        if (ch != ']' && ch != '}') break;
+        type = ch == '}' ? JSMN_OBJECT : JSMN_ARRAY;
+        if (!m) break;
+        k = m - 1;
+        if (c->tok[k].end != -1) { /* a key whose value is done: its object is next */
+            if (!k) break;
+            k--;
+        }
+        if (c->tok[k].type != type || c->tok[k].end != -1) break;
+        c->tok[k].end = (int)(p + 1);
+        m = k;
+        p++;
+    }
+    if (p == ps->pos) return;
+    ps->pos = (unsigned)p;
+    ps->toknext = m;
+    ps->toksuper = (int)m - 1;
+    c->chain = m;
+    c->i = m;
+    c->ntok = m;
 }
 
 /* Runs jsmn until it makes tokens (1), reaches the end (0) or fails (0, reported). */
@@ -724,8 +790,9 @@ static int st__jsmn_step(st__ctx *c)
         size_t pos0 = ps->pos;
         int r;
         st__keep_chain(c);
-        if (c->chain && c->depth[c->chain - 1] > ST__MAX_DEPTH)
+        if (st__chain_too_deep(c))
             return st__jsmn_failed(c, JSMN_ERROR_INVAL); /* the locator reports it */
+        if (ps->pos >= c->jend) st__close_run(c);
         if (ps->pos >= c->jend) {
             c->jend = st__cut(c, ps->pos);
             c->jmin = 0;

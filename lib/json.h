@@ -78,7 +78,6 @@ typedef struct st__ctx {
      * its pages behind the walk are given back as it goes (json.c) */
     unsigned char *drop_map; /* the header's first byte in the mapping */
     size_t dropped;          /* header bytes before this are given back */
-    unsigned short depth[ST__TOK_CAP]; /* containers in tok[0..k] of the chain */
     jsmntok_t tokw[ST__TOK_CAP];
 } st__ctx;
 

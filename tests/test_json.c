@@ -554,6 +554,73 @@ static void windows_first_error_wins(void **state)
     free(b.p);
 }
 
+/* Runs of closing brackets longer than a window allows are closed between
+ * jsmn's calls: nests of arrays and objects (keys in the run), whitespace
+ * between the brackets, and one bracket of the wrong type at several places of
+ * a long run, or one too many at the end, each reported exactly there. */
+static void close_runs_header(sbuf *b, unsigned seed, int bad_nest, size_t bad_at, size_t *bad_pos)
+{
+    unsigned x = seed;
+    int nest;
+    sb_add(b, "{\"t\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8],\"x\":[");
+    for (nest = 0; nest < 300; nest++) {
+        char closes[130];
+        size_t d, k;
+        x = x * 1103515245u + 12345u;
+        d = nest == bad_nest ? 125 : 1 + (x >> 16) % 125; /* 2 + 1 + 125 = 128 levels */
+        if (nest) sb_add(b, ",");
+        for (k = 0; k < d; k++) {
+            x = x * 1103515245u + 12345u;
+            if ((x >> 16) & 1) {
+                sb_add(b, "{\"k%zu\":", k);
+                closes[k] = '}';
+            } else {
+                sb_add(b, "[");
+                closes[k] = ']';
+            }
+        }
+        sb_add(b, (x >> 20) & 1 ? "1" : "\"s\"");
+        for (k = d; k-- > 0;) {
+            char ch = closes[k];
+            x = x * 1103515245u + 12345u;
+            if (((x >> 16) & 15) == 0) sb_add(b, "%s", (x >> 20) & 1 ? " " : "\n\t ");
+            if (nest == bad_nest && d - 1 - k == bad_at) {
+                *bad_pos = b->n;
+                ch = ch == ']' ? '}' : ']';
+            }
+            sb_add(b, "%c", ch);
+        }
+    }
+    sb_add(b, "]}}");
+}
+
+static void windows_close_runs(void **state)
+{
+    static const size_t at[] = {0, 1, 3, 4, 5, 9, 64, 123, 124};
+    size_t k;
+    (void)state;
+    for (k = 0; k < 4; k++) { /* valid */
+        sbuf b = {0};
+        close_runs_header(&b, 7u + (unsigned)k, -1, 0, NULL);
+        run_generated("close_runs_valid", b.p, 8, ST_OK, OFF_NONE);
+    }
+    for (k = 0; k < sizeof at / sizeof at[0]; k++) { /* a wrong bracket in the run */
+        sbuf b = {0};
+        size_t pos = 0;
+        close_runs_header(&b, 11u + (unsigned)k, 150, at[k], &pos);
+        assert_true(pos > 0);
+        run_generated("close_runs_wrong_bracket", b.p, 8, ST_E_JSON, (long long)(8 + pos));
+    }
+    { /* one closing bracket too many, after a long run */
+        sbuf b = {0};
+        size_t pos;
+        close_runs_header(&b, 5u, -1, 0, NULL);
+        pos = b.n;
+        sb_add(&b, "}");
+        run_generated("close_runs_one_too_many", b.p, 8, ST_E_JSON, (long long)(8 + pos));
+    }
+}
+
 static void depth_128_arrays_accepted(void **state)
 {
     char *h = nested_header(126, 0, NULL); /* 2 + 126 = 128 levels */
@@ -861,6 +928,7 @@ int main(void)
         cmocka_unit_test(windows_nests_at_limit),
         cmocka_unit_test(windows_error_far_in),
         cmocka_unit_test(windows_first_error_wins),
+        cmocka_unit_test(windows_close_runs),
         cmocka_unit_test(depth_128_arrays_accepted),
         cmocka_unit_test(depth_129_arrays_rejected),
         cmocka_unit_test(depth_128_objects_accepted),
