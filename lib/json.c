@@ -612,7 +612,10 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
  * closed since, so a run of k closing brackets costs k*k/2 steps: a valid
  * header of nests 128 deep would cost far more than a realistic one. The byte
  * window therefore ends after at most ST__CLOSE_RUN closing brackets in a row,
- * and the chain is rebuilt (the closed ones dropped) before the next call. A
+ * and the chain is rebuilt (the closed ones dropped) before the next call; the
+ * rest of a longer run is closed between the calls, one step per bracket, the
+ * way jsmn closes one (st__close_run), so a nest costs one call, not one per
+ * ST__CLOSE_RUN brackets. A
  * window also ends after at most about ST__BYTE_WIN bytes, always just after a
  * ',', ']' or '}', never between a key and its ':' (jsmn makes the key
  * toksuper only when it reads the ':'). A window that ends inside a string or
