@@ -146,15 +146,27 @@ void st__random_key(st__key128 *key);
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
     uint64_t *slots;    /* cap entries: 0 = empty, else low 32 bits of the hash << 32 |
-                           (index + 1); the home position is the hash's low bits */
-    size_t cap;         /* power of two */
+                           (index + 1); the home position is st__hash_home */
+    size_t cap;         /* any size (a power of two unless sized by st__hash_size) */
     size_t count;
+    size_t limit;       /* the table grows before count passes this */
+    int dense;          /* sized by st__hash_size: growth keeps its load */
     int direct;         /* names are stable, NUL-terminated and hold no NUL */
     const char **names; /* direct tables: the name of each index */
     size_t names_cap;
     const char *records; /* optional: records to prefetch on a tag match */
     size_t record_size;
 } st__hash;
+
+/* The home slot of hash hv in a table of cap slots: the 32-bit tag mapped onto
+ * [0, cap) by a multiply (Lemire's fast range), so cap need not be a power of
+ * two; past 2^32 slots (unreachable for a header, kept correct) hv % cap. */
+static inline size_t st__hash_home(size_t cap, uint64_t hv)
+{
+    if (ST__LIKELY(((cap - 1) >> 16 >> 16) == 0))
+        return (size_t)(((uint64_t)(uint32_t)hv * (uint64_t)cap) >> 32);
+    return (size_t)(hv % (uint64_t)cap);
+}
 
 /* Gets the name of record idx (callback into the owner's array). */
 typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
@@ -165,6 +177,14 @@ typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
  * index and lookups compare against it instead of calling back into the owner. */
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct);
 void st__hash_free(st__hash *h, const st_allocator *a);
+/* Resizes an (indirect) table for expected records at a load of about 0.6
+ * (0.5 below 4096), its capacity any size: the table of a big object whose
+ * size is estimated once. Moves slots by their tag, hashing no name (unless
+ * past 2^32 slots). Later growth doubles and keeps that load. 0 if out of
+ * memory (the table is unchanged); 1 if done or if the table is already big
+ * enough. */
+int st__hash_size(st__hash *h, const st_allocator *a, const st__key128 *key, const void *owner,
+                  st__name_fn get, size_t expected);
 /* Inserts idx under (name, len). Returns 1 inserted, 0 duplicate (*dup_idx set),
  * -1 out of memory. */
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
@@ -179,7 +199,7 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
 static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 {
 #if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
+    if (h->cap) __builtin_prefetch(&h->slots[st__hash_home(h->cap, hv)], 1);
 #else
     (void)h;
     (void)hv;
