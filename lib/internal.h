@@ -177,8 +177,8 @@ typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
  * index and lookups compare against it instead of calling back into the owner. */
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct);
 void st__hash_free(st__hash *h, const st_allocator *a);
-/* Resizes an (indirect) table for expected records at a load of about 0.6
- * (0.5 below 4096), its capacity any size: the table of a big object whose
+/* Resizes an (indirect) table for expected records at a load of 2/3
+ * (1/2 below 4096), its capacity any size: the table of a big object whose
  * size is estimated once. Moves slots by their tag, hashing no name (unless
  * past 2^32 slots). Later growth doubles and keeps that load. 0 if out of
  * memory (the table is unchanged); 1 if done or if the table is already big
@@ -199,7 +199,11 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
 static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 {
 #if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[st__hash_home(h->cap, hv)], 1);
+    /* the fast range alone: GCC 12 drops a prefetch whose address comes
+     * through st__hash_home's second branch. Past 2^32 slots this is another
+     * slot of the table (the product wraps below 2^64, the slot below 2^32):
+     * a wasted prefetch, never one outside the table. */
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)(((uint64_t)(uint32_t)hv * (uint64_t)h->cap) >> 32)], 1);
 #else
     (void)h;
     (void)hv;
