@@ -69,6 +69,10 @@ void *st__arena_alloc(st__arena *ar, size_t size);
 /* Allocates size bytes with no alignment (packed strings): only for an arena
  * that st__arena_alloc never uses. */
 void *st__arena_alloc_bytes(st__arena *ar, size_t size);
+/* Extends, by size bytes, the allocation of st__arena_alloc_bytes that ends at
+ * end, in place: the new bytes, or NULL if end is not the end of the last
+ * allocation in the current block or there is no room there. */
+void *st__arena_extend(st__arena *ar, const void *end, size_t size);
 void st__arena_free_all(st__arena *ar);
 /* Bytes held by the arena's blocks (for measurements). */
 size_t st__arena_bytes(const st__arena *ar);
@@ -262,12 +266,17 @@ struct st_file {
     size_t tensors_cap;
     uint32_t *order;
     st__hash names;
-    /* metadata */
+    /* metadata: per entry (header order), its blob in name_arena (layout:
+     * above st__uleb_len); the public entries are made from the blobs on
+     * demand, ST__META_CHUNK at a time, under meta_lock (index.c) */
     st_metadata_state meta_state;
-    st_metadata_entry *meta;
+    unsigned char **meta;
     uint64_t nmeta;
     size_t meta_cap;
     st__hash meta_hash;
+    st_metadata_entry **meta_chunks; /* nchunks pointers, NULL until made */
+    size_t meta_nchunks;
+    struct st__os_lock *meta_lock;   /* NULL when there is no entry */
     st__key128 key;
     st__arena arena;
     st__arena name_arena; /* tensor names and metadata strings, packed in header order */
@@ -323,6 +332,48 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err);
 /* Index lookups need the names of tensors in header order. */
 void st__tensor_name(const void *owner, uint32_t idx, const char **name, size_t *len);
 void st__meta_name(const void *owner, uint32_t idx, const char **name, size_t *len);
+
+/* A metadata entry as open stores it, contiguous in the name arena: the key's
+ * length (LEB128), the key, NUL, the value's length (LEB128), the value, NUL.
+ * Lengths, because keys and values may hold NUL (\u0000); the value's comes
+ * after the key because the key is stored before the value is read. */
+#define ST__META_CHUNK 1024u /* public entries made at once (32 KiB on 64-bit) */
+static inline size_t st__uleb_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+static inline unsigned char *st__uleb_put(unsigned char *p, size_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+static inline const unsigned char *st__uleb_get(const unsigned char *p, size_t *v)
+{
+    size_t r = 0;
+    unsigned shift = 0;
+    unsigned char b;
+    do {
+        b = *p++;
+        r |= (size_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while (b & 0x80);
+    *v = r;
+    return p;
+}
+/* Creates the chunk table and the lock of the public metadata entries (open,
+ * once the header is valid). */
+st_status st__meta_publish(st_file *f, st_error *err);
+/* Frees them (st_close). */
+void st__meta_release(st_file *f);
 
 /* 1 on a big-endian host. */
 int st__host_big_endian(void);
