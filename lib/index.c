@@ -63,15 +63,19 @@ uint64_t st_metadata_count(const st_file *file)
  * st_close (the pointers given out must not move). A handle is read from any
  * number of threads at once: the lock makes each chunk once. */
 
+/* The size of an entry of the chunk table: a pointer (to records). */
+/* NOLINTNEXTLINE(bugprone-sizeof-expression): a pointer's size is meant */
+#define ST__CHUNK_PTR sizeof(st_metadata_entry *)
+
 st_status st__meta_publish(st_file *f, st_error *err)
 {
     size_t n;
     int e;
     if (!f->nmeta) return ST_OK;
     n = (size_t)((f->nmeta - 1) / ST__META_CHUNK + 1);
-    f->meta_chunks = (st_metadata_entry **)st__malloc(&f->alloc, n * sizeof *f->meta_chunks);
+    f->meta_chunks = (st_metadata_entry **)st__malloc(&f->alloc, n * ST__CHUNK_PTR);
     if (!f->meta_chunks) return st__fail(err, ST_E_NOMEM, ST__NO_OFFSET, NULL, 0, "out of memory");
-    memset(f->meta_chunks, 0, n * sizeof *f->meta_chunks);
+    memset(f->meta_chunks, 0, n * ST__CHUNK_PTR);
     f->meta_nchunks = n;
     e = st__os_lock_new(&f->alloc, &f->meta_lock);
     if (e != 0) {
@@ -95,7 +99,7 @@ void st__meta_release(st_file *f)
     if (f->meta_chunks) {
         for (k = 0; k < f->meta_nchunks; k++)
             st__free(&f->alloc, f->meta_chunks[k], st__meta_chunk_len(f, k) * sizeof **f->meta_chunks);
-        st__free(&f->alloc, f->meta_chunks, f->meta_nchunks * sizeof *f->meta_chunks);
+        st__free(&f->alloc, f->meta_chunks, f->meta_nchunks * ST__CHUNK_PTR);
     }
     if (f->meta_lock) st__os_lock_free(&f->alloc, f->meta_lock);
     f->meta_chunks = NULL;
