@@ -225,7 +225,14 @@ static int run(const job *j, const char *in, const char *out)
                 fprintf(stderr, PROG ": out of memory\n");
                 goto done_release;
             }
-            for (k = 0; k < nmeta; k++) meta[k] = *st_metadata_at(first, k);
+            for (k = 0; k < nmeta; k++) {
+                const st_metadata_entry *me = st_metadata_at(first, k);
+                if (!me) { /* (the handle makes entries on first use) */
+                    fprintf(stderr, PROG ": out of memory\n");
+                    goto done_release;
+                }
+                meta[k] = *me;
+            }
         }
     }
     if (!strcmp(j->cmd, "split")) {

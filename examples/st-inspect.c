@@ -489,7 +489,7 @@ static int print_table(const char *path, const st_file *f)
         for (i = 0; i < nmeta && out_ok(); i++) {
             const st_metadata_entry *m = st_metadata_at(f, i);
             int cut;
-            if (!m) continue;
+            if (!m) goto nomem; /* (the handle makes entries on first use) */
             sb_reset(&b);
             sb_puts(&b, "  ");
             if (m->key_len == 0) sb_puts(&b, "\"\"");
@@ -582,7 +582,10 @@ static int print_json(const st_file *f)
         out_putc('{');
         for (k = 0; k < nm && out_ok(); k++) {
             const st_metadata_entry *m = st_metadata_at(f, k);
-            if (!m) continue;
+            if (!m) { /* (the handle makes entries on first use) */
+                fprintf(stderr, PROG ": out of memory\n");
+                return 1;
+            }
             if (k) out_puts(", ");
             json_string(m->key, m->key_len);
             out_puts(": ");

@@ -790,7 +790,11 @@ typedef enum st_metadata_state {
 
 /* A metadata entry: unescaped, NUL-terminated key and value with lengths (keys and
  * values may contain NUL written as \u0000: use key_len / value_len; such a key is
- * found only by st_metadata_find_n). Lives inside the handle. */
+ * found only by st_metadata_find_n). Lives inside the handle: the handle stores
+ * the keys and values compactly at open and makes these records on first use
+ * (st_metadata_at / st_metadata_find*, 1024 at a time, allocated through the
+ * handle's allocator); a record, once returned, stays at the same address until
+ * st_close. */
 typedef struct st_metadata_entry {
     const char *key;
     uint64_t key_len;
@@ -802,9 +806,13 @@ typedef struct st_metadata_entry {
 ST_API st_metadata_state st_metadata_state_of(const st_file *file);
 /* Number of entries (0 if absent, null, empty or file is NULL). */
 ST_API uint64_t st_metadata_count(const st_file *file);
-/* Entry by position in header order; NULL if out of range. */
+/* Entry by position in header order; NULL if out of range, or if the entry's
+ * memory cannot be allocated (a later call tries again). Thread-safe on one
+ * handle (the first use of an entry takes a lock of the handle's). */
 ST_API const st_metadata_entry *st_metadata_at(const st_file *file, uint64_t index);
-/* Entry by key, O(1) expected; NULL if absent or if an argument is NULL. */
+/* Entry by key, O(1) expected; NULL if absent, if an argument is NULL, or if the
+ * entry's memory cannot be allocated (a later call tries again). Thread-safe as
+ * st_metadata_at. */
 ST_API const st_metadata_entry *st_metadata_find(const st_file *file, const char *key);
 ST_API const st_metadata_entry *st_metadata_find_n(const st_file *file,
                                                    const char *key, size_t key_len);

@@ -196,6 +196,17 @@ static void *st__arena_take(st__arena *ar, size_t need)
     }
 }
 
+void *st__arena_extend(st__arena *ar, const void *end, size_t size)
+{
+    st__block *b = ar->head;
+    char *top;
+    if (!b) return NULL;
+    top = (char *)b + ST__BLOCK_HDR + b->used;
+    if ((const char *)end != top || b->cap - b->used < size) return NULL;
+    b->used += size;
+    return top;
+}
+
 void st__arena_free_all(st__arena *ar)
 {
     st__block *b = ar->head;

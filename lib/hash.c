@@ -76,27 +76,43 @@ static size_t st__pow2_at_least(size_t n)
 
 /* A slot is 0 when empty, else (low 32 bits of the hash) << 32 | (index + 1):
  * one 8-byte read per probe, so the table stays small enough to stay in cache.
- * The home position is the hash's low bits too, so the tag holds every bit a
- * table of up to 2^32 slots needs: growing moves slots without hashing a name
- * again (what is left of the tag past the position bits still tells names
- * apart: 14 bits at 2^18 slots, and a match is confirmed by comparing).
+ * The home position is computed from that 32-bit tag alone (st__hash_home), so
+ * growing moves slots without hashing a name again; a match is confirmed by
+ * comparing names. Probing is linear and wraps at cap, which need not be a
+ * power of two: a table sized for an estimate (st__hash_size) takes what the
+ * estimate needs, not up to twice that.
  * A direct table also keeps each record's name address in a dense array by
  * index, so a lookup reads the slot, that pointer and the name bytes, never the
  * owner's (larger, colder) record. */
 #define ST__SLOT(tag, idx) (((uint64_t)(tag) << 32) | ((uint64_t)(idx) + 1))
 #define ST__SLOT_TAG(s) ((uint32_t)((s) >> 32))
 #define ST__SLOT_IDX(s) ((uint32_t)(s) - 1)
+/* Dense tables of at least this many records are filled to 2/3, not 1/2: a
+ * probe for a free slot then reads about 5 slots on average, still mostly one
+ * cache line, and the table of a million-key object is 25% smaller. */
+#define ST__DENSE_MIN 4096u
 
-static int st__hash_alloc(st__hash *h, const st_allocator *a, size_t expected)
+/* The count past which a table of cap slots grows. */
+static size_t st__hash_limit(size_t cap, int dense)
 {
-    size_t cap;
-    if (expected > (SIZE_MAX / 4) / sizeof(uint64_t)) return 0;
-    cap = st__pow2_at_least(expected * 2 + 1);
+    return dense && cap / 3 * 2 >= ST__DENSE_MIN ? cap / 3 * 2 : cap / 2;
+}
+
+static int st__slots_alloc(st__hash *h, const st_allocator *a, size_t cap)
+{
+    if (cap > SIZE_MAX / sizeof(uint64_t)) return 0;
     h->slots = (uint64_t *)st__malloc(a, cap * sizeof(uint64_t));
     if (!h->slots) return 0;
     memset(h->slots, 0, cap * sizeof(uint64_t));
     h->cap = cap;
+    h->limit = st__hash_limit(cap, h->dense);
     return 1;
+}
+
+static int st__hash_alloc(st__hash *h, const st_allocator *a, size_t expected)
+{
+    if (expected > (SIZE_MAX / 4) / sizeof(uint64_t)) return 0;
+    return st__slots_alloc(h, a, st__pow2_at_least(expected * 2 + 1));
 }
 
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct)
@@ -122,34 +138,57 @@ void st__hash_free(st__hash *h, const st_allocator *a)
     memset(h, 0, sizeof *h);
 }
 
-static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *key,
-                         const void *owner, st__name_fn get)
+/* Moves every slot into a new array of cap slots (cap > count). */
+static int st__hash_move(st__hash *h, const st_allocator *a, const st__key128 *key,
+                         const void *owner, st__name_fn get, size_t cap, int dense)
 {
     st__hash n;
     size_t i;
-    if (h->cap > SIZE_MAX / 8 / sizeof(uint64_t)) return 0;
     memset(&n, 0, sizeof n);
-    if (!st__hash_alloc(&n, a, h->cap - 1)) return 0; /* doubles the capacity */
+    n.dense = dense;
+    if (!st__slots_alloc(&n, a, cap)) return 0;
     for (i = 0; i < h->cap; i++) {
         if (h->slots[i]) {
             size_t pos;
             if (((n.cap - 1) >> 16 >> 16) == 0) { /* at most 2^32 slots */
-                pos = (size_t)ST__SLOT_TAG(h->slots[i]) & (n.cap - 1);
+                pos = st__hash_home(n.cap, ST__SLOT_TAG(h->slots[i]));
             } else {
                 /* past 2^32 slots the position needs more bits than the tag */
                 const char *nm;
                 size_t len;
                 get(owner, ST__SLOT_IDX(h->slots[i]), &nm, &len);
-                pos = (size_t)st__siphash(key, nm, len) & (n.cap - 1);
+                pos = st__hash_home(n.cap, st__siphash(key, nm, len));
             }
-            while (n.slots[pos]) pos = (pos + 1) & (n.cap - 1);
+            while (n.slots[pos]) pos = pos + 1 == n.cap ? 0 : pos + 1;
             n.slots[pos] = h->slots[i];
         }
     }
     st__free(a, h->slots, h->cap * sizeof(uint64_t));
     h->slots = n.slots;
     h->cap = n.cap;
+    h->limit = n.limit;
+    h->dense = dense;
     return 1;
+}
+
+static int st__hash_grow(st__hash *h, const st_allocator *a, const st__key128 *key,
+                         const void *owner, st__name_fn get)
+{
+    if (h->cap > SIZE_MAX / 8 / sizeof(uint64_t)) return 0;
+    return st__hash_move(h, a, key, owner, get, h->cap < 16 ? 32 : h->cap * 2, h->dense);
+}
+
+int st__hash_size(st__hash *h, const st_allocator *a, const st__key128 *key, const void *owner,
+                  st__name_fn get, size_t expected)
+{
+    size_t cap;
+    if (expected > (SIZE_MAX / 4) / sizeof(uint64_t)) return 0;
+    /* load 2/3 at the estimate for a big table, 1/2 for a small one */
+    cap = expected >= ST__DENSE_MIN ? expected / 2 * 3 + 3 : expected * 2 + 1;
+    if (cap < 16) cap = 16;
+    if (st__hash_limit(cap, 1) < expected) cap = expected * 2 + 1; /* (rounding) */
+    if (st__hash_limit(cap, 1) <= h->limit || cap <= h->count) return 1;
+    return st__hash_move(h, a, key, owner, get, cap, 1);
 }
 
 void st__hash_renumber(st__hash *h, const uint32_t *perm)
@@ -185,7 +224,7 @@ static int64_t st__hash_probe(const st__hash *h, uint64_t hv, const void *owner,
                               uint32_t *tag)
 {
     uint64_t slot;
-    size_t pos = (size_t)hv & (h->cap - 1);
+    size_t pos = st__hash_home(h->cap, hv);
     *tag = (uint32_t)hv;
     while ((slot = h->slots[pos]) != 0) {
         if (ST__SLOT_TAG(slot) == *tag) {
@@ -207,7 +246,7 @@ static int64_t st__hash_probe(const st__hash *h, uint64_t hv, const void *owner,
                 if (nl == len && memcmp(nm, name, len) == 0) return (int64_t)ST__SLOT_IDX(slot);
             }
         }
-        pos = (pos + 1) & (h->cap - 1);
+        pos = pos + 1 == h->cap ? 0 : pos + 1;
     }
     *empty = pos;
     return -1;
@@ -228,7 +267,7 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
     size_t pos = 0;
     uint32_t tag = 0;
     int64_t found;
-    if ((h->count + 1) * 2 > h->cap && !st__hash_grow(h, a, key, owner, get)) return -1;
+    if (h->count >= h->limit && !st__hash_grow(h, a, key, owner, get)) return -1;
     if (h->direct && !st__hash_reserve(h, a, idx)) return -1;
     found = st__hash_probe(h, hv, owner, get, name, len, &pos, &tag);
     if (found >= 0) {

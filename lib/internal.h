@@ -69,6 +69,10 @@ void *st__arena_alloc(st__arena *ar, size_t size);
 /* Allocates size bytes with no alignment (packed strings): only for an arena
  * that st__arena_alloc never uses. */
 void *st__arena_alloc_bytes(st__arena *ar, size_t size);
+/* Extends, by size bytes, the allocation of st__arena_alloc_bytes that ends at
+ * end, in place: the new bytes, or NULL if end is not the end of the last
+ * allocation in the current block or there is no room there. */
+void *st__arena_extend(st__arena *ar, const void *end, size_t size);
 void st__arena_free_all(st__arena *ar);
 /* Bytes held by the arena's blocks (for measurements). */
 size_t st__arena_bytes(const st__arena *ar);
@@ -146,15 +150,27 @@ void st__random_key(st__key128 *key);
 /* Open-addressing table of indices into an array of (name, len) records. */
 typedef struct st__hash {
     uint64_t *slots;    /* cap entries: 0 = empty, else low 32 bits of the hash << 32 |
-                           (index + 1); the home position is the hash's low bits */
-    size_t cap;         /* power of two */
+                           (index + 1); the home position is st__hash_home */
+    size_t cap;         /* any size (a power of two unless sized by st__hash_size) */
     size_t count;
+    size_t limit;       /* the table grows before count passes this */
+    int dense;          /* sized by st__hash_size: growth keeps its load */
     int direct;         /* names are stable, NUL-terminated and hold no NUL */
     const char **names; /* direct tables: the name of each index */
     size_t names_cap;
     const char *records; /* optional: records to prefetch on a tag match */
     size_t record_size;
 } st__hash;
+
+/* The home slot of hash hv in a table of cap slots: the 32-bit tag mapped onto
+ * [0, cap) by a multiply (Lemire's fast range), so cap need not be a power of
+ * two; past 2^32 slots (unreachable for a header, kept correct) hv % cap. */
+static inline size_t st__hash_home(size_t cap, uint64_t hv)
+{
+    if (ST__LIKELY(((cap - 1) >> 16 >> 16) == 0))
+        return (size_t)(((uint64_t)(uint32_t)hv * (uint64_t)cap) >> 32);
+    return (size_t)(hv % (uint64_t)cap);
+}
 
 /* Gets the name of record idx (callback into the owner's array). */
 typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
@@ -165,6 +181,14 @@ typedef void (*st__name_fn)(const void *owner, uint32_t idx, const char **name,
  * index and lookups compare against it instead of calling back into the owner. */
 int st__hash_init(st__hash *h, const st_allocator *a, size_t expected, int direct);
 void st__hash_free(st__hash *h, const st_allocator *a);
+/* Resizes an (indirect) table for expected records at a load of 2/3
+ * (1/2 below 4096), its capacity any size: the table of a big object whose
+ * size is estimated once. Moves slots by their tag, hashing no name (unless
+ * past 2^32 slots). Later growth doubles and keeps that load. 0 if out of
+ * memory (the table is unchanged); 1 if done or if the table is already big
+ * enough. */
+int st__hash_size(st__hash *h, const st_allocator *a, const st__key128 *key, const void *owner,
+                  st__name_fn get, size_t expected);
 /* Inserts idx under (name, len). Returns 1 inserted, 0 duplicate (*dup_idx set),
  * -1 out of memory. */
 int st__hash_insert(st__hash *h, const st_allocator *a, const st__key128 *key,
@@ -179,7 +203,11 @@ int st__hash_insert_hv(st__hash *h, const st_allocator *a, const st__key128 *key
 static inline void st__hash_prefetch(const st__hash *h, uint64_t hv)
 {
 #if defined(__GNUC__)
-    if (h->cap) __builtin_prefetch(&h->slots[(size_t)hv & (h->cap - 1)], 1);
+    /* the fast range alone: GCC 12 drops a prefetch whose address comes
+     * through st__hash_home's second branch. Past 2^32 slots this is another
+     * slot of the table (the product wraps below 2^64, the slot below 2^32):
+     * a wasted prefetch, never one outside the table. */
+    if (h->cap) __builtin_prefetch(&h->slots[(size_t)(((uint64_t)(uint32_t)hv * (uint64_t)h->cap) >> 32)], 1);
 #else
     (void)h;
     (void)hv;
@@ -238,12 +266,17 @@ struct st_file {
     size_t tensors_cap;
     uint32_t *order;
     st__hash names;
-    /* metadata */
+    /* metadata: per entry (header order), its blob in name_arena (layout:
+     * above st__uleb_len); the public entries are made from the blobs on
+     * demand, ST__META_CHUNK at a time, under meta_lock (index.c) */
     st_metadata_state meta_state;
-    st_metadata_entry *meta;
+    unsigned char **meta;
     uint64_t nmeta;
     size_t meta_cap;
     st__hash meta_hash;
+    st_metadata_entry **meta_chunks; /* nchunks pointers, NULL until made */
+    size_t meta_nchunks;
+    struct st__os_lock *meta_lock;   /* NULL when there is no entry */
     st__key128 key;
     st__arena arena;
     st__arena name_arena; /* tensor names and metadata strings, packed in header order */
@@ -299,6 +332,48 @@ st_status st__validate(st_file *f, uint32_t flags, st_error *err);
 /* Index lookups need the names of tensors in header order. */
 void st__tensor_name(const void *owner, uint32_t idx, const char **name, size_t *len);
 void st__meta_name(const void *owner, uint32_t idx, const char **name, size_t *len);
+
+/* A metadata entry as open stores it, contiguous in the name arena: the key's
+ * length (LEB128), the key, NUL, the value's length (LEB128), the value, NUL.
+ * Lengths, because keys and values may hold NUL (\u0000); the value's comes
+ * after the key because the key is stored before the value is read. */
+#define ST__META_CHUNK 1024u /* public entries made at once (32 KiB on 64-bit) */
+static inline size_t st__uleb_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+static inline unsigned char *st__uleb_put(unsigned char *p, size_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+static inline const unsigned char *st__uleb_get(const unsigned char *p, size_t *v)
+{
+    size_t r = 0;
+    unsigned shift = 0;
+    unsigned char b;
+    do {
+        b = *p++;
+        r |= (size_t)(b & 0x7f) << shift;
+        shift += 7;
+    } while (b & 0x80);
+    *v = r;
+    return p;
+}
+/* Creates the chunk table and the lock of the public metadata entries (open,
+ * once the header is valid). */
+st_status st__meta_publish(st_file *f, st_error *err);
+/* Frees them (st_close). */
+void st__meta_release(st_file *f);
 
 /* 1 on a big-endian host. */
 int st__host_big_endian(void);

@@ -61,6 +61,7 @@ static void st__destroy(st_file *f)
     st__hash_free(&f->names, &a);
     st__hash_free(&f->meta_hash, &a);
     st__free(&a, f->tensors, f->tensors_cap * sizeof *f->tensors);
+    st__meta_release(f);
     st__free(&a, f->meta, f->meta_cap * sizeof *f->meta);
     st__free(&a, f->order, (size_t)f->ntensors * sizeof(uint32_t));
     st__free(&a, f->tmp_pos, f->tmp_pos_cap * sizeof(uint64_t));
@@ -98,6 +99,7 @@ static st_status st__finish(st_file **out, st_file *f, const st__opts *o, st_err
         (void)st__os_populate(f->map_addr, (size_t)(8 + f->header_size));
     if (s == ST_OK) s = st__parse_header(f, o->flags, err);
     if (s == ST_OK) s = st__validate(f, o->flags, err);
+    if (s == ST_OK) s = st__meta_publish(f, err);
     if (s == ST_E_HEADER_TOO_SMALL || s == ST_E_HEADER_TOO_LARGE || s == ST_E_HEADER_LENGTH ||
         s == ST_E_UTF8 || s == ST_E_JSON) {
         /* rules 1 to 5 failed: name the file if it is a known other format */

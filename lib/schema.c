@@ -243,18 +243,45 @@ typedef struct st__mq_item {
 static int st__meta_insert(st__ctx *c, const st__mq_item *q)
 {
     st_file *f = c->f;
-    const st_metadata_entry *e = &f->meta[q->idx];
+    const char *key;
+    size_t kn;
     uint32_t dup = 0;
-    int ins = st__hash_insert_hv(&f->meta_hash, c->a, &f->key, f, st__meta_name, e->key,
-                                 (size_t)e->key_len, q->hv, q->idx, &dup);
+    int ins;
+    st__meta_name(f, q->idx, &key, &kn);
+    ins = st__hash_insert_hv(&f->meta_hash, c->a, &f->key, f, st__meta_name, key, kn, q->hv,
+                             q->idx, &dup);
     if (ins < 0) return st__nomem(c);
     if (ins == 0) {
         char qb[64];
         if (c->schema_failed && c->serr.offset <= st__file_pos(c, q->kpos)) return 1;
         c->schema_failed = 0; /* an error after the duplicate: the duplicate comes first */
         st__schema_fail(c, ST_E_DUPLICATE, q->kpos, NULL, 0, "duplicate key \"%s\" in __metadata__",
-                        st__quote(qb, sizeof qb, e->key, (size_t)e->key_len));
+                        st__quote(qb, sizeof qb, key, kn));
     }
+    return 1;
+}
+
+/* Stores the value (s, sn) of entry idx right after its key (the kpart bytes of
+ * its blob so far): in place when the arena's block has room, else the key
+ * part is copied along into a new allocation (the old copy is left unused). */
+static int st__meta_value(st__ctx *c, uint32_t idx, size_t kpart, const char *s, size_t sn)
+{
+    st_file *f = c->f;
+    unsigned char *blob = f->meta[idx], *p;
+    size_t need = st__uleb_len(sn) + sn + 1;
+    if (need < sn) return st__nomem(c);
+    p = (unsigned char *)st__arena_extend(&f->name_arena, blob + kpart, need);
+    if (!p) {
+        if (kpart + need < need) return st__nomem(c);
+        blob = (unsigned char *)st__arena_alloc_bytes(&f->name_arena, kpart + need);
+        if (!blob) return st__nomem(c);
+        memcpy(blob, f->meta[idx], kpart);
+        f->meta[idx] = blob;
+        p = blob + kpart;
+    }
+    p = st__uleb_put(p, sn);
+    memcpy(p, s, sn);
+    p[sn] = 0;
     return 1;
 }
 
@@ -290,39 +317,47 @@ static int st__metadata(st__ctx *c, size_t kpos)
     while ((r = st__obj_next(c, &it, &k, &kn, &ekpos)) == 1) {
         if (f->nmeta == ST__META_EST && !c->schema_failed) {
             /* a big object: room for as many entries as the rest of the header
-             * could hold at this size each, so the array is never copied (its
-             * untouched end costs address space, not memory) */
+             * could hold at this size each, so neither the array nor the index
+             * is copied (the array's untouched end costs address space, not
+             * memory; the index is sized for the estimate alone) */
             size_t used = ekpos - p0, est;
             est = used ? (c->len - p0) / used * ST__META_EST + ST__META_EST : 0;
             if (est > (c->len - p0) / 6 + ST__META_EST) est = (c->len - p0) / 6 + ST__META_EST;
             if (!st__resize(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, est)) return 0;
+            if (!st__hash_size(&f->meta_hash, c->a, &f->key, f, st__meta_name, est))
+                return st__nomem(c);
         }
         const jsmntok_t *v;
-        char *key = NULL;
-        st_metadata_entry *e = NULL;
+        const char *key = NULL;
+        size_t kpart = 0;
+        uint32_t idx = 0;
+        int have = 0;
         if (!c->schema_failed) {
             st__mq_item *q;
-            key = (char *)st__arena_alloc_bytes(&f->name_arena, kn + 1);
-            if (!key) return st__nomem(c);
-            memcpy(key, k, kn);
-            key[kn] = '\0';
+            unsigned char *blob, *p;
+            kpart = st__uleb_len(kn) + kn + 1;
+            if (kpart < kn) return st__nomem(c);
+            blob = (unsigned char *)st__arena_alloc_bytes(&f->name_arena, kpart);
+            if (!blob) return st__nomem(c);
+            p = st__uleb_put(blob, kn);
+            memcpy(p, k, kn);
+            p[kn] = '\0';
+            key = (const char *)p;
             if (!st__grow(c, (void **)&f->meta, &f->meta_cap, sizeof *f->meta, f->nmeta + 1))
                 return 0;
             if (f->nmeta >= UINT32_MAX - 1) return st__nomem(c);
-            e = &f->meta[f->nmeta];
-            e->key = key;
-            e->key_len = kn;
-            e->value = NULL;
-            e->value_len = 0;
+            f->meta[f->nmeta] = blob;
             if (mq_n == ST__MQ) {
                 if (!st__meta_insert(c, &mq[mq_head])) return 0;
                 mq_head = (mq_head + 1) % ST__MQ;
                 mq_n--;
             }
+            idx = (uint32_t)f->nmeta++; /* its value is stored below */
+            have = 1;
             q = &mq[(mq_head + mq_n) % ST__MQ];
             q->hv = st__siphash(&f->key, key, kn);
             q->kpos = ekpos;
-            q->idx = (uint32_t)f->nmeta++; /* its value is set below */
+            q->idx = idx;
             mq_n++;
             st__hash_prefetch(&f->meta_hash, q->hv);
         }
@@ -340,16 +375,9 @@ static int st__metadata(st__ctx *c, size_t kpos)
         {
             const char *s;
             size_t sn;
-            char *val;
             if (!st__take_string(c, &s, &sn)) return 0;
-            val = (char *)st__arena_alloc_bytes(&f->name_arena, sn + 1);
-            if (!val) return st__nomem(c);
-            memcpy(val, s, sn);
-            val[sn] = '\0';
-            if (e) { /* (NULL only once the schema has failed) */
-                e->value = val;
-                e->value_len = sn;
-            }
+            /* (have is 0 only once the schema has failed) */
+            if (have && !st__meta_value(c, idx, kpart, s, sn)) return 0;
         }
     }
     if (r < 0) return 0;

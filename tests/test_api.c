@@ -1,6 +1,7 @@
 /* The public API on valid files: lookup, iteration, tensor fields, typed
  * access, copies, metadata, the error record, NULL tolerance, options, and the
  * allocator hook (counting and failing allocators). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -916,6 +917,307 @@ static void test_metadata_many(void **state)
     free(hdr);
 }
 
+/* Metadata of K generated entries (meta_build), checked entry by entry: keys
+ * and values with NUL (\u0000) in them, an empty key, empty values, some long
+ * values (longer than the handle's string blocks, so that values start at a
+ * block's end and in blocks of their own) and a long key; the handle makes
+ * the public entries 1024 at a time, so K around that straddles chunks. */
+typedef struct meta_set {
+    size_t k;
+    char **key, **val; /* decoded, malloc'd */
+    size_t *klen, *vlen;
+    unsigned char *file;
+    size_t n;
+} meta_set;
+
+static size_t meta_long_len(size_t i)
+{
+    return i % 97 == 13 ? 1000 + (i * 7919) % 150000 : 0;
+}
+
+static void meta_build(meta_set *m, size_t k)
+{
+    size_t i, cap = 64, len = 0, j;
+    char *h;
+    m->k = k;
+    m->key = calloc(k, sizeof *m->key);
+    m->val = calloc(k, sizeof *m->val);
+    m->klen = calloc(k, sizeof *m->klen);
+    m->vlen = calloc(k, sizeof *m->vlen);
+    assert_true(m->key && m->val && m->klen && m->vlen);
+    for (i = 0; i < k; i++) {
+        char kb[64], vb[64];
+        size_t kl, vl, ll = meta_long_len(i);
+        kl = (size_t)sprintf(kb, "key%zu", i);
+        if (i % 7 == 3) { /* a NUL inside: "k\0ey<i>" */
+            memmove(kb + 2, kb + 1, kl);
+            kb[1] = '\0';
+            kl++;
+        }
+        if (i % 11 == 5) kb[kl++] = '\0'; /* a NUL at the end */
+        if (i == 2) kl = 0;                /* the empty key */
+        vl = (size_t)sprintf(vb, "v%zu", i * 3);
+        if (i % 5 == 1) { /* "v\0<3i>\0x" */
+            memmove(vb + 2, vb + 1, vl);
+            vb[1] = '\0';
+            vl++;
+            vb[vl++] = '\0';
+            vb[vl++] = 'x';
+        }
+        if (i % 13 == 4) vl = 0;
+        if (i == 700 && k > 700) { /* a key longer than a string block */
+            kl = 9000;
+            m->key[i] = malloc(kl);
+            assert_non_null(m->key[i]);
+            for (j = 0; j < kl; j++) m->key[i][j] = (char)('A' + j % 26);
+            m->key[i][17] = '\0';
+        } else {
+            m->key[i] = malloc(kl + 1);
+            assert_non_null(m->key[i]);
+            memcpy(m->key[i], kb, kl);
+        }
+        if (ll) {
+            vl = ll;
+            m->val[i] = malloc(vl);
+            assert_non_null(m->val[i]);
+            for (j = 0; j < vl; j++) m->val[i][j] = (char)('a' + (i + j) % 26);
+            m->val[i][vl / 2] = '\0';
+        } else {
+            m->val[i] = malloc(vl + 1);
+            assert_non_null(m->val[i]);
+            memcpy(m->val[i], vb, vl);
+        }
+        m->klen[i] = kl;
+        m->vlen[i] = vl;
+        cap += 6 * (kl + vl) + 8;
+    }
+    h = malloc(cap);
+    assert_non_null(h);
+    len += (size_t)sprintf(h, "{\"__metadata__\":{");
+    for (i = 0; i < k; i++) {
+        const char *strs[2];
+        size_t lens[2], t;
+        strs[0] = m->key[i];
+        lens[0] = m->klen[i];
+        strs[1] = m->val[i];
+        lens[1] = m->vlen[i];
+        if (i) h[len++] = ',';
+        for (t = 0; t < 2; t++) {
+            h[len++] = '"';
+            for (j = 0; j < lens[t]; j++) {
+                if (strs[t][j] == '\0') {
+                    memcpy(h + len, "\\u0000", 6);
+                    len += 6;
+                } else {
+                    h[len++] = strs[t][j];
+                }
+            }
+            h[len++] = '"';
+            if (t == 0) h[len++] = ':';
+        }
+    }
+    memcpy(h + len, "}}", 3);
+    m->file = stt_build_str(h, 0, &m->n);
+    free(h);
+}
+
+static void meta_free(meta_set *m)
+{
+    size_t i;
+    for (i = 0; i < m->k; i++) {
+        free(m->key[i]);
+        free(m->val[i]);
+    }
+    free(m->key);
+    free(m->val);
+    free(m->klen);
+    free(m->vlen);
+    free(m->file);
+}
+
+/* 0 if e is entry i of m, its strings NUL-terminated. */
+static int meta_differs(const meta_set *m, size_t i, const st_metadata_entry *e)
+{
+    return !e || e->key_len != m->klen[i] || e->value_len != m->vlen[i] ||
+           memcmp(e->key, m->key[i], m->klen[i]) != 0 || e->key[m->klen[i]] != '\0' ||
+           memcmp(e->value, m->val[i], m->vlen[i]) != 0 || e->value[m->vlen[i]] != '\0';
+}
+
+/* Every entry by position (twice: the same address), by key with find_n and,
+ * for keys without NUL, with find: the same entry. Positions in an order that
+ * makes chunks in the middle first. */
+static void meta_check_all(const meta_set *m, st_file *f)
+{
+    size_t i, q;
+    assert_int_equal(st_metadata_count(f), m->k);
+    for (q = 0; q < m->k; q++) {
+        const st_metadata_entry *e, *byk;
+        i = (q * 7 + m->k / 2) % m->k;
+        if (m->k % 7 == 0) i = q;
+        e = st_metadata_at(f, i);
+        if (meta_differs(m, i, e)) {
+            print_error("K=%zu: entry %zu is wrong\n", m->k, i);
+            fail();
+        }
+        byk = st_metadata_find_n(f, m->key[i], m->klen[i]);
+        if (byk != e) {
+            print_error("K=%zu: find_n of entry %zu gives %p, at gives %p\n", m->k, i,
+                        (const void *)byk, (const void *)e);
+            fail();
+        }
+        if (!memchr(m->key[i], '\0', m->klen[i])) {
+            char *z = malloc(m->klen[i] + 1);
+            assert_non_null(z);
+            memcpy(z, m->key[i], m->klen[i]);
+            z[m->klen[i]] = '\0';
+            assert_ptr_equal(st_metadata_find(f, z), e);
+            free(z);
+        } else {
+            /* cut at the NUL: another key (absent here, or another entry's) */
+            const st_metadata_entry *cut = st_metadata_find(f, m->key[i]);
+            assert_true(cut != e);
+        }
+    }
+    for (i = 0; i < m->k; i++) {
+        const st_metadata_entry *e = st_metadata_at(f, i);
+        if (meta_differs(m, i, e) || st_metadata_at(f, i) != e) {
+            print_error("K=%zu: entry %zu is wrong or moved on a second call\n", m->k, i);
+            fail();
+        }
+    }
+    assert_null(st_metadata_at(f, m->k));
+    assert_null(st_metadata_find_n(f, "key", 3));
+}
+
+static void test_metadata_chunks(void **state)
+{
+    static const size_t ks[] = {1, 2, 1023, 1024, 1025, 2047, 2049, 3000};
+    size_t t;
+    (void)state;
+    for (t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+        meta_set m;
+        st_file *f;
+        meta_build(&m, ks[t]);
+        f = open_ok("generated metadata", m.file, m.n, NULL);
+        meta_check_all(&m, f);
+        st_close(f);
+        meta_free(&m);
+    }
+}
+
+/* Long values around short entries, from memory and from a file (the
+ * library's own mapping), the strings of the handle in blocks of up to 1 MiB:
+ * 6000 entries, one in 97 between 1,000 and 151,000 bytes. */
+static void test_metadata_long_values(void **state)
+{
+    meta_set m;
+    st_file *f;
+    char *path;
+    st_error e;
+    (void)state;
+    meta_build(&m, 6000);
+    assert_true(m.n > (4u << 20)); /* several blocks */
+    f = open_ok("long metadata values", m.file, m.n, NULL);
+    meta_check_all(&m, f);
+    st_close(f);
+    path = stt_write_temp(m.file, m.n);
+    expect_status("long metadata values, path", st_open_path(&f, path, NULL, &e), &e, ST_OK);
+    meta_check_all(&m, f);
+    st_close(f);
+    stt_remove_temp(path);
+    meta_free(&m);
+}
+
+/* Threads reading one handle at once, each in its own order, entries made on
+ * first use by whichever thread comes first: every thread must see the same
+ * address for an entry, and the right bytes. */
+#define META_THREADS 4
+typedef struct meta_start {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int waiting, go;
+} meta_start;
+
+typedef struct meta_thread_arg {
+    const meta_set *m;
+    st_file *f;
+    meta_start *start;
+    const st_metadata_entry **seen; /* by position */
+    int id, bad;
+} meta_thread_arg;
+
+static void *meta_thread(void *p)
+{
+    meta_thread_arg *a = (meta_thread_arg *)p;
+    size_t q, k = a->m->k;
+    int round;
+    /* all threads start together: two of them on the first chunk, two on the last */
+    pthread_mutex_lock(&a->start->mu);
+    if (++a->start->waiting == META_THREADS) {
+        a->start->go = 1;
+        pthread_cond_broadcast(&a->start->cv);
+    }
+    while (!a->start->go) pthread_cond_wait(&a->start->cv, &a->start->mu);
+    pthread_mutex_unlock(&a->start->mu);
+    for (round = 0; round < 3; round++) {
+        for (q = 0; q < k; q++) {
+            /* threads 0 and 2 go forward, 1 and 3 backward; odd ones look up by key */
+            size_t i = (a->id & 1) ? k - 1 - q : q;
+            const st_metadata_entry *e = (a->id & 2)
+                ? st_metadata_find_n(a->f, a->m->key[i], a->m->klen[i])
+                : st_metadata_at(a->f, i);
+            if (meta_differs(a->m, i, e) || (a->seen[i] && a->seen[i] != e)) a->bad++;
+            a->seen[i] = e;
+        }
+    }
+    return NULL;
+}
+
+static void test_metadata_threads(void **state)
+{
+    meta_set m;
+    int rep, t;
+    size_t i;
+    (void)state;
+    meta_build(&m, 2100);
+    for (rep = 0; rep < 60; rep++) {
+        st_file *f = open_ok("metadata for threads", m.file, m.n, NULL);
+        pthread_t th[META_THREADS];
+        meta_thread_arg a[META_THREADS];
+        meta_start start;
+        assert_int_equal(pthread_mutex_init(&start.mu, NULL), 0);
+        assert_int_equal(pthread_cond_init(&start.cv, NULL), 0);
+        start.waiting = 0;
+        start.go = 0;
+        for (t = 0; t < META_THREADS; t++) {
+            a[t].m = &m;
+            a[t].f = f;
+            a[t].start = &start;
+            a[t].seen = calloc(m.k, sizeof *a[t].seen);
+            assert_non_null(a[t].seen);
+            a[t].id = t;
+            a[t].bad = 0;
+        }
+        for (t = 0; t < META_THREADS; t++)
+            assert_int_equal(pthread_create(&th[t], NULL, meta_thread, &a[t]), 0);
+        for (t = 0; t < META_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+        for (t = 0; t < META_THREADS; t++) {
+            assert_int_equal(a[t].bad, 0);
+            for (i = 0; i < m.k; i++)
+                if (a[t].seen[i] != a[0].seen[i]) {
+                    print_error("thread %d, entry %zu: %p, thread 0: %p\n", t, i,
+                                (const void *)a[t].seen[i], (const void *)a[0].seen[i]);
+                    fail();
+                }
+        }
+        for (t = 0; t < META_THREADS; t++) free(a[t].seen);
+        pthread_cond_destroy(&start.cv);
+        pthread_mutex_destroy(&start.mu);
+        st_close(f);
+    }
+    meta_free(&m);
+}
+
 /* ---------------------------------------------------------------- error record */
 
 static void test_error_cleared_on_success(void **state)
@@ -1622,6 +1924,61 @@ static void sweep(const char *what, const void *bytes, size_t n, const char *pat
     fail_msg("%s: open still allocating after 100000 calls", what);
 }
 
+/* The public metadata entries are made on first use, through the handle's
+ * allocator: a failure there gives NULL (for that call only), nothing leaks,
+ * and a later call makes the entry. */
+static void test_allocator_metadata_on_demand(void **state)
+{
+    meta_set m;
+    counter c;
+    st_allocator a;
+    st_open_options o = ST_OPEN_OPTIONS_INIT;
+    st_file *f = NULL;
+    st_error e;
+    size_t before;
+    (void)state;
+    meta_build(&m, 2500);
+    counter_init(&c, SIZE_MAX);
+    a.malloc_fn = cnt_malloc;
+    a.realloc_fn = cnt_realloc;
+    a.free_fn = cnt_free;
+    a.ctx = &c;
+    o.allocator = &a;
+    expect_status("metadata on demand", st_open_memory(&f, m.file, m.n, &o, &e), &e, ST_OK);
+    before = c.live;
+    /* the next allocation fails: the first entry of chunk 1 */
+    c.fail_at = c.calls;
+    assert_null(st_metadata_at(f, 1500));
+    assert_int_equal(c.live, before);
+    c.fail_at = c.calls;
+    assert_null(st_metadata_find_n(f, m.key[1024], m.klen[1024]));
+    c.fail_at = c.calls;
+    assert_null(st_metadata_at(f, 0));
+    /* a name that is absent allocates nothing and fails nothing */
+    c.fail_at = c.calls;
+    assert_null(st_metadata_find(f, "absent"));
+    assert_int_equal(c.live, before);
+    c.fail_at = SIZE_MAX;
+    assert_false(meta_differs(&m, 1500, st_metadata_at(f, 1500)));
+    assert_int_equal(c.live, before + 1); /* one chunk */
+    /* a chunk made once is not made again, even when allocation fails */
+    c.fail_at = c.calls;
+    assert_ptr_equal(st_metadata_find_n(f, m.key[1024], m.klen[1024]), st_metadata_at(f, 1024));
+    assert_false(meta_differs(&m, 1024, st_metadata_at(f, 1024)));
+    c.fail_at = SIZE_MAX;
+    meta_check_all(&m, f);
+    assert_int_equal(c.live, before + 3); /* chunks 0, 1 and 2 */
+    st_close(f);
+    check_clean("metadata on demand, after st_close", &c);
+    /* closed with only some chunks made */
+    expect_status("metadata on demand, some", st_open_memory(&f, m.file, m.n, &o, &e), &e, ST_OK);
+    assert_non_null(st_metadata_at(f, 2400));
+    st_close(f);
+    check_clean("metadata on demand, some chunks", &c);
+    counter_done(&c);
+    meta_free(&m);
+}
+
 static void test_allocator_failing_sweep(void **state)
 {
     uint64_t dl;
@@ -1674,6 +2031,9 @@ int main(void)
         cmocka_unit_test(test_metadata_states),
         cmocka_unit_test(test_metadata_entries),
         cmocka_unit_test(test_metadata_many),
+        cmocka_unit_test(test_metadata_chunks),
+        cmocka_unit_test(test_metadata_long_values),
+        cmocka_unit_test(test_metadata_threads),
         cmocka_unit_test(test_error_cleared_on_success),
         cmocka_unit_test(test_error_written_on_failure),
         cmocka_unit_test(test_open_invalid_arguments),
@@ -1685,6 +2045,7 @@ int main(void)
         cmocka_unit_test(test_allocator_counting),
         cmocka_unit_test(test_alloc_cache),
         cmocka_unit_test(test_big_tables),
+        cmocka_unit_test(test_allocator_metadata_on_demand),
         cmocka_unit_test(test_allocator_failing_sweep),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

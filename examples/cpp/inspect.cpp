@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -165,6 +166,7 @@ int main(int argc, char **argv) {
                         st::shape_string(*t).c_str(), static_cast<unsigned long long>(t->nbytes));
         for (std::uint64_t i = 0; i < st_metadata_count(f.get()); i++) {
             const st_metadata_entry *m = st_metadata_at(f.get(), i);
+            if (!m) throw std::bad_alloc(); // entries are made on first use
             std::printf("  meta %s = %.*s\n", m->key, static_cast<int>(m->value_len), m->value);
         }
 

@@ -620,7 +620,10 @@ class safe_open:
             return None
         out = {}
         for i in range(lib.st_metadata_count(ptr)):
-            e = lib.st_metadata_at(ptr, i).contents
+            p = lib.st_metadata_at(ptr, i)
+            if not p:  # entries are made on first use
+                raise MemoryError("st_metadata_at: out of memory")
+            e = p.contents
             out[ctypes.string_at(e.key, e.key_len).decode("utf-8")] = \
                 ctypes.string_at(e.value, e.value_len).decode("utf-8")
         return out

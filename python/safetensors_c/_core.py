@@ -304,7 +304,10 @@ def _file_metadata(fptr) -> Optional[Dict[str, str]]:
         return None
     out = {}
     for i in range(lib.st_metadata_count(fptr)):
-        e = lib.st_metadata_at(fptr, i).contents
+        p = lib.st_metadata_at(fptr, i)
+        if not p:  # entries are made on first use
+            raise MemoryError("st_metadata_at: out of memory")
+        e = p.contents
         out[ctypes.string_at(e.key, e.key_len).decode("utf-8")] = \
             ctypes.string_at(e.value, e.value_len).decode("utf-8")
     return out
