@@ -628,25 +628,21 @@ int st__grow_slow(st__ctx *c, void **arr, size_t *cap, size_t elem, size_t need)
 #define ST__ONES UINT64_C(0x0101010101010101)
 #define ST__HAS_ZERO(x) (((x) - ST__ONES) & ~(x) & (ST__ONES * 0x80))
 
-static int st__sep_only(const unsigned char *s, size_t a, size_t b)
-{
-    for (; a < b; a++)
-        if (s[a] != ' ' && s[a] != ',' && s[a] != '\n' && s[a] != '\r' && s[a] != '\t') return 0;
-    return 1;
-}
-
-/* The end of the next byte window starting at from (see above). */
+/* The end of the next byte window starting at from (see above). run counts
+ * the closing brackets since the last byte that is neither one of them nor
+ * whitespace nor a ','. Words of 8 bytes with no bracket are skipped whole,
+ * unless a run is open (one of them may be only whitespace and commas). */
 static size_t st__cut(const st__ctx *c, size_t from)
 {
     const unsigned char *s = (const unsigned char *)c->js;
-    size_t n = c->len, p, far, last = SIZE_MAX;
+    size_t n = c->len, p, far;
     unsigned run = 0;
     if (c->jmin >= n - from) return n;
     p = from + c->jmin;
     far = n - p > ST__BYTE_WIN ? p + ST__BYTE_WIN : n;
     for (;;) {
         size_t e;
-        while (n - p >= 8) {
+        while (!run && n - p >= 8) {
             uint64_t w, x, y;
             memcpy(&w, s + p, 8);
             x = (w | ST__ONES * 0x20) ^ (ST__ONES * 0x7D); /* 0 at ']' and '}' */
@@ -662,11 +658,11 @@ static size_t st__cut(const st__ctx *c, size_t from)
         for (; p < e; p++) {
             unsigned ch = s[p];
             if ((ch | 0x20) == 0x7D) {
-                run = last != SIZE_MAX && st__sep_only(s, last + 1, p) ? run + 1 : 1;
-                last = p;
-                if (run >= ST__CLOSE_RUN || p >= far) return p + 1;
-            } else if (ch == ',' && p >= far) {
-                return p + 1;
+                if (++run >= ST__CLOSE_RUN || p >= far) return p + 1;
+            } else if (ch == ',') {
+                if (p >= far) return p + 1;
+            } else if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') {
+                run = 0;
             }
         }
         if (p >= n) return n;
