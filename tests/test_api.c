@@ -1603,6 +1603,15 @@ static void counter_init(counter *c, size_t fail_at)
     c->fail_at = fail_at;
 }
 
+/* a: the counting allocator over c (c set up by counter_init). */
+static void counting_allocator(st_allocator *a, counter *c)
+{
+    a->malloc_fn = cnt_malloc;
+    a->realloc_fn = cnt_realloc;
+    a->free_fn = cnt_free;
+    a->ctx = c;
+}
+
 static void counter_done(counter *c)
 {
     free(c->blocks);
@@ -1651,10 +1660,7 @@ static void test_allocator_counting(void **state)
     st_error e;
     (void)state;
     counter_init(&c, SIZE_MAX);
-    a.malloc_fn = cnt_malloc;
-    a.realloc_fn = cnt_realloc;
-    a.free_fn = cnt_free;
-    a.ctx = &c;
+    counting_allocator(&a, &c);
     o.allocator = &a;
     expect_status("counting allocator", st_open_memory(&f, b, n, &o, &e), &e, ST_OK);
     assert_true(c.n_malloc + c.n_realloc > 0);
@@ -1670,10 +1676,7 @@ static void test_allocator_counting(void **state)
     check_clean("after st_close", &c);
     assert_true(c.n_free > 0);
     /* a failed open leaves nothing behind either */
-    a.malloc_fn = cnt_malloc;
-    a.realloc_fn = cnt_realloc;
-    a.free_fn = cnt_free;
-    a.ctx = &c;
+    counting_allocator(&a, &c);
     expect_status("counting allocator, truncated file", st_open_memory(&f, b, n - 1, &o, &e), &e,
                   ST_E_COVERAGE);
     assert_null(f);
@@ -1846,10 +1849,7 @@ static void test_options_struct_size(void **state)
     st_allocator a;
     (void)state;
     counter_init(&c, SIZE_MAX);
-    a.malloc_fn = cnt_malloc;
-    a.realloc_fn = cnt_realloc;
-    a.free_fn = cnt_free;
-    a.ctx = &c;
+    counting_allocator(&a, &c);
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char what[64];
         o = (st_open_options)ST_OPEN_OPTIONS_INIT;
@@ -1887,10 +1887,7 @@ static void sweep(const char *what, const void *bytes, size_t n, const char *pat
         st_error e;
         st_status s;
         counter_init(&c, k);
-        a.malloc_fn = cnt_malloc;
-        a.realloc_fn = cnt_realloc;
-        a.free_fn = cnt_free;
-        a.ctx = &c;
+        counting_allocator(&a, &c);
         o.allocator = &a;
         o.flags = flags;
         memset(&e, 0x5a, sizeof e);
@@ -1939,10 +1936,7 @@ static void test_allocator_metadata_on_demand(void **state)
     (void)state;
     meta_build(&m, 2500);
     counter_init(&c, SIZE_MAX);
-    a.malloc_fn = cnt_malloc;
-    a.realloc_fn = cnt_realloc;
-    a.free_fn = cnt_free;
-    a.ctx = &c;
+    counting_allocator(&a, &c);
     o.allocator = &a;
     expect_status("metadata on demand", st_open_memory(&f, m.file, m.n, &o, &e), &e, ST_OK);
     before = c.live;
